@@ -1,0 +1,112 @@
+//! LSeg head: `scratch.head1`, the normalised pixel-label product times 1/0.07, the
+//! spatial-regularisation blocks (`scratch.head_block`) and the x2 output upsampling.
+
+use burn::tensor::activation::{leaky_relu, relu, tanh};
+use burn::tensor::{DType, Tensor};
+
+use crate::config::{Activation, HeadBlock, LsegConfig};
+use crate::dpt::upsample2;
+use crate::error::Result;
+use crate::nn::{Conv2d, ConvSpec};
+use crate::weights::Loader;
+
+/// `exp(ln(1/0.07))` evaluated in float32, exactly as the official `logit_scale`
+/// (14.285714149475098, bits 0x41649249).
+pub const LOGIT_SCALE: f32 = f32::from_bits(0x4164_9249);
+
+/// L2-normalise along `dim` with no epsilon, as the official `x / x.norm(dim)`.
+pub fn l2_normalize<const D: usize>(x: Tensor<D>, dim: usize) -> Tensor<D> {
+    let norm = x.clone().square().sum_dim(dim).sqrt();
+    x / norm
+}
+
+/// Pixel-embedding head and label matching.
+#[derive(Debug, Clone)]
+pub struct Head {
+    head1: Conv2d,
+    block: Option<Conv2d>,
+    kind: HeadBlock,
+    depth: usize,
+    activation: Activation,
+}
+
+impl Head {
+    pub(crate) fn load(l: &Loader, cfg: &LsegConfig) -> Result<Self> {
+        // The label-space blocks run on the float32 logits whatever the compute dtype.
+        let l32 = Loader {
+            weights: l.weights,
+            device: l.device.clone(),
+            dtype: DType::F32,
+        };
+        let block = match cfg.head_block {
+            HeadBlock::None => None,
+            _ => Some(Conv2d::load(
+                &l32,
+                "scratch.head_block.depthwise.depthwise",
+                ConvSpec::new(1, 1, 3, 1, 1),
+                true,
+            )?),
+        };
+        Ok(Self {
+            head1: Conv2d::load(
+                l,
+                "scratch.head1",
+                ConvSpec::new(cfg.features, cfg.out_dim, 1, 1, 0),
+                true,
+            )?,
+            block,
+            kind: cfg.head_block,
+            depth: cfg.block_depth,
+            activation: cfg.activation,
+        })
+    }
+
+    /// `scratch.head1`: raw pixel embeddings `[B, out_dim, H/2, W/2]`.
+    pub fn embed(&self, path_1: Tensor<4>) -> Tensor<4> {
+        self.head1.forward(path_1)
+    }
+
+    /// Logits `[B, N, h, w]` = (1/0.07 * normalise(pixels)) . normalise(text), in float32.
+    /// `text` must already be L2-normalised, `[N, out_dim]`.
+    pub fn logits(&self, pixels: Tensor<4>, text: Tensor<2>) -> Tensor<4> {
+        let [b, c, h, w] = pixels.dims();
+        let pixels = l2_normalize(pixels.cast(DType::F32), 1) * LOGIT_SCALE;
+        let text = text.cast(DType::F32);
+        let n = text.dims()[0];
+        let flat = pixels.reshape([b, c, h * w]);
+        text.unsqueeze::<3>()
+            .expand([b, n, c])
+            .matmul(flat)
+            .reshape([b, n, h, w])
+    }
+
+    fn act(&self, x: Tensor<4>) -> Tensor<4> {
+        match self.activation {
+            Activation::Relu => relu(x),
+            Activation::Lrelu => leaky_relu(x, 0.01),
+            Activation::Tanh => tanh(x),
+        }
+    }
+
+    /// Spatial-regularisation blocks then bilinear x2: logits at input resolution.
+    pub fn output(&self, logits: Tensor<4>) -> Tensor<4> {
+        let mut x = logits;
+        if let Some(conv) = &self.block {
+            let [b, n, h, w] = x.dims();
+            for i in 0..self.depth {
+                let max = match self.kind {
+                    HeadBlock::Bottleneck => Some(x.clone().max_dim(1)),
+                    _ => None,
+                };
+                let mut y = conv
+                    .forward(x.reshape([b * n, 1, h, w]))
+                    .reshape([b, n, h, w]);
+                if let Some(m) = max {
+                    y = y + m;
+                }
+                x = if i + 1 < self.depth { self.act(y) } else { y };
+            }
+        }
+        upsample2(x)
+    }
+}

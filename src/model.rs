@@ -1,0 +1,284 @@
+//! The LSeg network and its Rust API: load, encode labels, embed images, match.
+
+use std::path::Path;
+
+use burn::tensor::{DType, Device, Tensor};
+
+use crate::backend::{Backend, Precision};
+use crate::config::LsegConfig;
+use crate::dpt::Decoder;
+use crate::error::{Error, Result};
+use crate::head::{Head, l2_normalize};
+use crate::text::TextEncoder;
+use crate::tokenizer::ClipTokenizer;
+use crate::vit::Vit;
+use crate::weights::{Loader, WeightFile, Weights};
+
+/// How to load a model.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Backend; `None` picks [`Backend::default_cpu`].
+    pub backend: Option<Backend>,
+    /// Weight and compute precision.
+    pub precision: Precision,
+    /// Explicit configuration; `None` reads it from the file's metadata or infers it from
+    /// the tensor shapes.
+    pub config: Option<LsegConfig>,
+}
+
+/// Label embeddings, computed once and reused for any number of images.
+#[derive(Debug, Clone)]
+pub struct LabelSet {
+    labels: Vec<String>,
+    embeddings: Tensor<2>,
+}
+
+impl LabelSet {
+    /// Number of labels.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Always false: a label set has at least one label.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// The labels, in order.
+    pub fn labels(&self) -> &[String] {
+        &self.labels
+    }
+
+    /// L2-normalised text embeddings `[N, dim]`, float32.
+    pub fn embeddings(&self) -> &Tensor<2> {
+        &self.embeddings
+    }
+
+    /// The embeddings as a row-major `N x dim` vector.
+    pub fn to_vec(&self) -> Vec<f32> {
+        self.embeddings
+            .to_data()
+            .convert::<f32>()
+            .to_vec()
+            .expect("f32 data")
+    }
+}
+
+/// Intermediate tensors of one forward pass (for parity tests and feature extraction).
+#[derive(Debug, Clone)]
+pub struct Taps {
+    /// Reassembled maps `layer_1..4`.
+    pub layers: [Tensor<4>; 4],
+    /// Output of `scratch.refinenet1`.
+    pub path_1: Tensor<4>,
+    /// Raw pixel embeddings (`scratch.head1`), `[B, out_dim, H/2, W/2]`.
+    pub image_features: Tensor<4>,
+}
+
+/// A loaded LSeg model. `Send + Sync`: share one instance between threads.
+#[derive(Debug)]
+pub struct Lseg {
+    cfg: LsegConfig,
+    backend: Backend,
+    precision: Precision,
+    device: Device,
+    text: TextEncoder,
+    vit: Vit,
+    decoder: Decoder,
+    head: Head,
+    tokenizer: &'static ClipTokenizer,
+}
+
+impl std::fmt::Debug for ClipTokenizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClipTokenizer")
+    }
+}
+
+impl Lseg {
+    /// Load a `.safetensors` file (memory-mapped).
+    pub fn load(path: impl AsRef<Path>, opts: &LoadOptions) -> Result<Self> {
+        let file = WeightFile::open(path)?;
+        Self::from_weights(&file.parse()?, opts)
+    }
+
+    /// Load from an in-memory safetensors image.
+    pub fn load_bytes(bytes: &[u8], opts: &LoadOptions) -> Result<Self> {
+        let file = WeightFile::from_bytes(bytes);
+        Self::from_weights(&file.parse()?, opts)
+    }
+
+    /// Build from parsed weights.
+    pub fn from_weights(weights: &Weights, opts: &LoadOptions) -> Result<Self> {
+        let backend = match opts.backend {
+            Some(b) => b,
+            None => Backend::default_cpu()?,
+        };
+        if !backend.supports(opts.precision) {
+            return Err(Error::Backend(format!(
+                "backend `{backend}` cannot compute in {} (use f32, or the flex or tch backend)",
+                opts.precision
+            )));
+        }
+        let device = backend.device()?;
+        let cfg = match &opts.config {
+            Some(c) => {
+                c.validate()?;
+                c.clone()
+            }
+            None => weights.infer_config()?,
+        };
+        let tokenizer = ClipTokenizer::global()?;
+        let l = Loader {
+            weights,
+            device: device.clone(),
+            dtype: opts.precision.dtype(),
+        };
+        // The text tower is small and runs once per label set: keep it in float32.
+        let l32 = Loader {
+            weights,
+            device: device.clone(),
+            dtype: DType::F32,
+        };
+        Ok(Self {
+            text: TextEncoder::load(&l32, &cfg.text)?,
+            vit: Vit::load(&l, &cfg.vit, cfg.hooks)?,
+            decoder: Decoder::load(&l, &cfg)?,
+            head: Head::load(&l, &cfg)?,
+            cfg,
+            backend,
+            precision: opts.precision,
+            device,
+            tokenizer,
+        })
+    }
+
+    /// Configuration.
+    pub fn config(&self) -> &LsegConfig {
+        &self.cfg
+    }
+
+    /// Backend.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Precision.
+    pub fn precision(&self) -> Precision {
+        self.precision
+    }
+
+    /// burn device the model lives on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Pixel-embedding dimension (512).
+    pub fn embed_dim(&self) -> usize {
+        self.cfg.out_dim
+    }
+
+    /// Tokenise labels like `clip.tokenize` (rows without padding). Empty lists, empty or
+    /// whitespace-only labels and (unless `truncate`) labels over 77 tokens are errors.
+    pub fn tokenize<S: AsRef<str>>(&self, labels: &[S], truncate: bool) -> Result<Vec<Vec<u32>>> {
+        if labels.is_empty() {
+            return Err(Error::Label("the label list is empty".into()));
+        }
+        labels
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let s = s.as_ref();
+                let row = self
+                    .tokenizer
+                    .tokenize(s, truncate)
+                    .map_err(|e| Error::Label(format!("label {i}: {e}")))?;
+                if row.len() <= 2 {
+                    return Err(Error::Label(format!("label {i} (`{s}`) is empty")));
+                }
+                Ok(row)
+            })
+            .collect()
+    }
+
+    /// Raw CLIP text features `[N, embed_dim]` (before normalisation) for token rows.
+    pub fn encode_tokens(&self, rows: &[Vec<u32>]) -> Result<Tensor<2>> {
+        self.text.forward(rows)
+    }
+
+    /// Encode a label set once (tokenise, text tower, L2-normalise).
+    pub fn encode_labels<S: AsRef<str>>(&self, labels: &[S]) -> Result<LabelSet> {
+        self.encode_labels_with(labels, false)
+    }
+
+    /// [`Self::encode_labels`] with explicit truncation of over-long labels.
+    pub fn encode_labels_with<S: AsRef<str>>(
+        &self,
+        labels: &[S],
+        truncate: bool,
+    ) -> Result<LabelSet> {
+        let rows = self.tokenize(labels, truncate)?;
+        let feats = self.text.forward(&rows)?;
+        Ok(LabelSet {
+            labels: labels.iter().map(|s| s.as_ref().to_string()).collect(),
+            embeddings: l2_normalize(feats, 1),
+        })
+    }
+
+    /// Check a network input `[B, 3, H, W]`: H and W non-zero multiples of 32.
+    pub fn check_input(&self, dims: [usize; 4]) -> Result<()> {
+        let [b, c, h, w] = dims;
+        let m = self.cfg.size_multiple();
+        if b == 0 || c != 3 {
+            return Err(Error::InvalidInput(format!(
+                "image tensor must be [B>=1, 3, H, W], got {dims:?}"
+            )));
+        }
+        if h == 0 || w == 0 || h % m != 0 || w % m != 0 {
+            return Err(Error::InvalidInput(format!(
+                "the network takes H and W that are non-zero multiples of {m}, got {h}x{w} \
+                 (resize or pad the image, or use the segment API which does it for you)"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Full image path with intermediates. `image`: normalised `[B, 3, H, W]` float32.
+    pub fn forward_taps(&self, image: Tensor<4>) -> Result<Taps> {
+        self.check_input(image.dims())?;
+        let x = image.to_device(&self.device).cast(self.precision.dtype());
+        let (hooks, grid) = self.vit.forward(x);
+        let taps = self.decoder.forward(hooks, grid);
+        let image_features = self.head.embed(taps.path_1.clone());
+        Ok(Taps {
+            layers: taps.layers,
+            path_1: taps.path_1,
+            image_features,
+        })
+    }
+
+    /// Raw pixel embeddings `[B, out_dim, H/2, W/2]` (the output of `scratch.head1`).
+    pub fn embed(&self, image: Tensor<4>) -> Result<Tensor<4>> {
+        self.check_input(image.dims())?;
+        let x = image.to_device(&self.device).cast(self.precision.dtype());
+        let (hooks, grid) = self.vit.forward(x);
+        let path_1 = self.decoder.forward(hooks, grid).path_1;
+        Ok(self.head.embed(path_1))
+    }
+
+    /// Logits `[B, N, H/2, W/2]` (1/0.07 times cosine similarity), float32.
+    pub fn logits(&self, pixels: Tensor<4>, labels: &LabelSet) -> Tensor<4> {
+        self.head.logits(pixels, labels.embeddings.clone())
+    }
+
+    /// Regularisation blocks and x2 upsampling: logits `[B, N, H/2, W/2]` to `[B, N, H, W]`.
+    pub fn output(&self, logits: Tensor<4>) -> Tensor<4> {
+        self.head.output(logits)
+    }
+
+    /// `LSeg.forward`: normalised image `[B, 3, H, W]` to logits `[B, N, H, W]`.
+    pub fn forward(&self, image: Tensor<4>, labels: &LabelSet) -> Result<Tensor<4>> {
+        let pixels = self.embed(image)?;
+        Ok(self.output(self.logits(pixels, labels)))
+    }
+}

@@ -1,0 +1,212 @@
+//! Small inference-only layers over burn's functional ops, loaded by official key name.
+
+use burn::tensor::Tensor;
+use burn::tensor::module::{attention, conv2d, conv_transpose2d, layer_norm, linear};
+use burn::tensor::ops::{AttentionModuleOptions, ConvOptions, ConvTransposeOptions};
+
+use crate::error::Result;
+use crate::weights::Loader;
+
+/// `nn.Linear`, weight stored as `[in, out]`.
+#[derive(Debug, Clone)]
+pub(crate) struct Linear {
+    w: Tensor<2>,
+    b: Option<Tensor<1>>,
+}
+
+impl Linear {
+    pub(crate) fn load(l: &Loader, key: &str, inp: usize, out: usize, bias: bool) -> Result<Self> {
+        Ok(Self {
+            w: l.linear_weight(&format!("{key}.weight"), out, inp)?,
+            b: if bias {
+                Some(l.tensor(&format!("{key}.bias"), [out])?)
+            } else {
+                None
+            },
+        })
+    }
+
+    /// Load from explicit weight and bias keys (CLIP's packed `in_proj_weight`, say).
+    pub(crate) fn load_keys(
+        l: &Loader,
+        weight: &str,
+        bias: &str,
+        inp: usize,
+        out: usize,
+    ) -> Result<Self> {
+        Ok(Self {
+            w: l.linear_weight(weight, out, inp)?,
+            b: Some(l.tensor(bias, [out])?),
+        })
+    }
+
+    pub(crate) fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        linear(x, self.w.clone(), self.b.clone())
+    }
+}
+
+/// Multi-head self-attention with a packed `[q; k; v]` input projection.
+#[derive(Debug, Clone)]
+pub(crate) struct SelfAttention {
+    qkv: Linear,
+    proj: Linear,
+    heads: usize,
+    causal: bool,
+}
+
+impl SelfAttention {
+    pub(crate) fn new(qkv: Linear, proj: Linear, heads: usize, causal: bool) -> Self {
+        Self {
+            qkv,
+            proj,
+            heads,
+            causal,
+        }
+    }
+
+    /// `x`: `[batch, tokens, width]`.
+    pub(crate) fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let [n, l, w] = x.dims();
+        let hd = w / self.heads;
+        let qkv = self
+            .qkv
+            .forward(x)
+            .reshape([n, l, 3, self.heads, hd])
+            .permute([2, 0, 3, 1, 4]);
+        let part = |i: usize| {
+            qkv.clone()
+                .narrow(0, i, 1)
+                .reshape([n, self.heads, l, hd])
+        };
+        let opts = AttentionModuleOptions {
+            is_causal: self.causal,
+            ..Default::default()
+        };
+        let y = attention(part(0), part(1), part(2), None, None, opts);
+        self.proj.forward(y.swap_dims(1, 2).reshape([n, l, w]))
+    }
+}
+
+/// `nn.LayerNorm` over the last dimension.
+#[derive(Debug, Clone)]
+pub(crate) struct LayerNorm {
+    g: Tensor<1>,
+    b: Tensor<1>,
+    eps: f64,
+}
+
+impl LayerNorm {
+    pub(crate) fn load(l: &Loader, key: &str, dim: usize, eps: f64) -> Result<Self> {
+        Ok(Self {
+            g: l.tensor(&format!("{key}.weight"), [dim])?,
+            b: l.tensor(&format!("{key}.bias"), [dim])?,
+            eps,
+        })
+    }
+
+    pub(crate) fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        layer_norm(x, self.g.clone(), Some(self.b.clone()), self.eps)
+    }
+}
+
+/// `nn.Conv2d` (optionally with an eval-mode BatchNorm folded in).
+#[derive(Debug, Clone)]
+pub(crate) struct Conv2d {
+    w: Tensor<4>,
+    b: Option<Tensor<1>>,
+    opts: ConvOptions<2>,
+}
+
+/// Geometry of a square convolution.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ConvSpec {
+    pub inp: usize,
+    pub out: usize,
+    pub k: usize,
+    pub stride: usize,
+    pub pad: usize,
+}
+
+impl ConvSpec {
+    pub(crate) fn new(inp: usize, out: usize, k: usize, stride: usize, pad: usize) -> Self {
+        Self {
+            inp,
+            out,
+            k,
+            stride,
+            pad,
+        }
+    }
+}
+
+impl Conv2d {
+    pub(crate) fn load(l: &Loader, key: &str, s: ConvSpec, bias: bool) -> Result<Self> {
+        Ok(Self {
+            w: l.tensor(&format!("{key}.weight"), [s.out, s.inp, s.k, s.k])?,
+            b: if bias {
+                Some(l.tensor(&format!("{key}.bias"), [s.out])?)
+            } else {
+                None
+            },
+            opts: Self::opts(s),
+        })
+    }
+
+    fn opts(s: ConvSpec) -> ConvOptions<2> {
+        ConvOptions::new([s.stride; 2], [s.pad; 2], [1, 1], 1)
+    }
+
+    /// A bias-free conv followed by an eval-mode `BatchNorm2d` (eps 1e-5), folded into one conv:
+    /// `w' = w * g / sqrt(var + eps)`, `b' = beta - mean * g / sqrt(var + eps)` (in f64).
+    pub(crate) fn load_with_bn(l: &Loader, conv: &str, bn: &str, s: ConvSpec) -> Result<Self> {
+        let shape = [s.out, s.inp, s.k, s.k];
+        let mut w = l.weights.host_f32(&format!("{conv}.weight"), &shape)?;
+        let get = |n: &str| l.weights.host_f32(&format!("{bn}.{n}"), &[s.out]);
+        let (g, beta, mean, var) = (
+            get("weight")?,
+            get("bias")?,
+            get("running_mean")?,
+            get("running_var")?,
+        );
+        let per = s.inp * s.k * s.k;
+        let mut b = vec![0f32; s.out];
+        for o in 0..s.out {
+            let scale = g[o] as f64 / (var[o] as f64 + 1e-5).sqrt();
+            for v in &mut w[o * per..(o + 1) * per] {
+                *v = (*v as f64 * scale) as f32;
+            }
+            b[o] = (beta[o] as f64 - mean[o] as f64 * scale) as f32;
+        }
+        Ok(Self {
+            w: l.from_host(w, shape),
+            b: Some(l.from_host(b, [s.out])),
+            opts: Self::opts(s),
+        })
+    }
+
+    pub(crate) fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        conv2d(x, self.w.clone(), self.b.clone(), self.opts.clone())
+    }
+}
+
+/// `nn.ConvTranspose2d` with kernel = stride (the DPT up-projections), weight `[in, out, k, k]`.
+#[derive(Debug, Clone)]
+pub(crate) struct ConvTranspose2d {
+    w: Tensor<4>,
+    b: Tensor<1>,
+    opts: ConvTransposeOptions<2>,
+}
+
+impl ConvTranspose2d {
+    pub(crate) fn load(l: &Loader, key: &str, ch: usize, k: usize) -> Result<Self> {
+        Ok(Self {
+            w: l.tensor(&format!("{key}.weight"), [ch, ch, k, k])?,
+            b: l.tensor(&format!("{key}.bias"), [ch])?,
+            opts: ConvTransposeOptions::new([k, k], [0, 0], [0, 0], [1, 1], 1),
+        })
+    }
+
+    pub(crate) fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        conv_transpose2d(x, self.w.clone(), Some(self.b.clone()), self.opts.clone())
+    }
+}

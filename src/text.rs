@@ -1,0 +1,139 @@
+//! CLIP text transformer (OpenAI naming: `clip_pretrained.*`).
+//!
+//! Only the positions up to the longest label's EOT token are computed: with the causal mask,
+//! positions after EOT cannot influence it, so the result equals the official 77-position run.
+
+use burn::tensor::activation::sigmoid;
+use burn::tensor::module::embedding;
+use burn::tensor::{Int, Tensor, TensorData};
+
+use crate::config::TextConfig;
+use crate::error::{Error, Result};
+use crate::nn::{LayerNorm, Linear, SelfAttention};
+use crate::weights::Loader;
+
+const P: &str = "clip_pretrained";
+
+#[derive(Debug, Clone)]
+struct ResBlock {
+    ln_1: LayerNorm,
+    attn: SelfAttention,
+    ln_2: LayerNorm,
+    c_fc: Linear,
+    c_proj: Linear,
+}
+
+impl ResBlock {
+    fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let x = x.clone() + self.attn.forward(self.ln_1.forward(x));
+        let h = self.c_fc.forward(self.ln_2.forward(x.clone()));
+        // QuickGELU.
+        let h = h.clone() * sigmoid(h * 1.702);
+        x + self.c_proj.forward(h)
+    }
+}
+
+/// The CLIP text tower.
+#[derive(Debug, Clone)]
+pub struct TextEncoder {
+    cfg: TextConfig,
+    token_embedding: Tensor<2>,
+    positional_embedding: Tensor<2>,
+    blocks: Vec<ResBlock>,
+    ln_final: LayerNorm,
+    text_projection: Tensor<2>,
+}
+
+impl TextEncoder {
+    pub(crate) fn load(l: &Loader, cfg: &TextConfig) -> Result<Self> {
+        let w = cfg.width;
+        let eps = cfg.layer_norm_eps;
+        let blocks = (0..cfg.layers)
+            .map(|i| {
+                let k = format!("{P}.transformer.resblocks.{i}");
+                Ok(ResBlock {
+                    ln_1: LayerNorm::load(l, &format!("{k}.ln_1"), w, eps)?,
+                    attn: SelfAttention::new(
+                        Linear::load_keys(
+                            l,
+                            &format!("{k}.attn.in_proj_weight"),
+                            &format!("{k}.attn.in_proj_bias"),
+                            w,
+                            3 * w,
+                        )?,
+                        Linear::load(l, &format!("{k}.attn.out_proj"), w, w, true)?,
+                        cfg.heads,
+                        true,
+                    ),
+                    ln_2: LayerNorm::load(l, &format!("{k}.ln_2"), w, eps)?,
+                    c_fc: Linear::load(l, &format!("{k}.mlp.c_fc"), w, 4 * w, true)?,
+                    c_proj: Linear::load(l, &format!("{k}.mlp.c_proj"), 4 * w, w, true)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            cfg: cfg.clone(),
+            token_embedding: l.tensor(&format!("{P}.token_embedding.weight"), [cfg.vocab_size, w])?,
+            positional_embedding: l
+                .tensor(&format!("{P}.positional_embedding"), [cfg.context_length, w])?,
+            blocks,
+            ln_final: LayerNorm::load(l, &format!("{P}.ln_final"), w, eps)?,
+            text_projection: l.tensor(&format!("{P}.text_projection"), [w, cfg.embed_dim])?,
+        })
+    }
+
+    /// Configuration.
+    pub fn config(&self) -> &TextConfig {
+        &self.cfg
+    }
+
+    /// `encode_text` for token rows (each `[SOT, ..., EOT]`, no padding needed; at most
+    /// `context_length` ids). Returns the raw (un-normalised) features `[N, embed_dim]`.
+    pub fn forward(&self, rows: &[Vec<u32>]) -> Result<Tensor<2>> {
+        let device = self.token_embedding.device();
+        if rows.is_empty() {
+            return Err(Error::Label("the label list is empty".into()));
+        }
+        let ctx = self.cfg.context_length;
+        let vocab = self.cfg.vocab_size as u32;
+        // The feature is read at argmax(ids): the first occurrence of the largest id (EOT).
+        let mut eot = Vec::with_capacity(rows.len());
+        for (i, r) in rows.iter().enumerate() {
+            if r.is_empty() || r.len() > ctx {
+                return Err(Error::Label(format!(
+                    "label {i} has {} tokens (allowed 1..={ctx})",
+                    r.len()
+                )));
+            }
+            if let Some(&bad) = r.iter().find(|&&t| t >= vocab) {
+                return Err(Error::Label(format!("label {i}: token id {bad} out of range")));
+            }
+            let max = *r.iter().max().expect("non-empty");
+            eot.push(r.iter().position(|&t| t == max).expect("max is present"));
+        }
+        let n = rows.len();
+        let len = eot.iter().max().expect("non-empty") + 1;
+        let mut ids = vec![0i64; n * len];
+        for (i, r) in rows.iter().enumerate() {
+            for (j, &t) in r.iter().take(len).enumerate() {
+                ids[i * len + j] = t as i64;
+            }
+        }
+        let ids = Tensor::<2, Int>::from_data(TensorData::new(ids, [n, len]), &device);
+        let pos = self.positional_embedding.clone().narrow(0, 0, len);
+        let mut x = embedding(self.token_embedding.clone(), ids) + pos.unsqueeze::<3>();
+        for b in &self.blocks {
+            x = b.forward(x);
+        }
+        let w = self.cfg.width;
+        let flat_idx: Vec<i64> = eot
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| (i * len + p) as i64)
+            .collect();
+        let sel = Tensor::<1, Int>::from_data(TensorData::new(flat_idx, [n]), &device);
+        let x = x.reshape([n * len, w]).select(0, sel);
+        let x = self.ln_final.forward(x);
+        Ok(x.matmul(self.text_projection.clone()))
+    }
+}

@@ -1,0 +1,333 @@
+//! Weight files: memory-mapped safetensors with the official key names, dtype conversion
+//! (f32 / f16 / bf16 on disk), shape checks that name the key, and config inference.
+//!
+//! All knowledge of the official key names lives here and in the `load` functions of the
+//! model parts, which ask for keys through [`Loader`].
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use burn::tensor::{DType, Device, Tensor, TensorData};
+use safetensors::{Dtype as StDtype, SafeTensors};
+
+use crate::config::{Activation, HeadBlock, LsegConfig, Readout, TextConfig, VitConfig};
+use crate::error::{Error, Result};
+
+/// Prefix the official Lightning checkpoint puts in front of every key.
+pub const LIGHTNING_PREFIX: &str = "net.";
+/// Safetensors metadata key under which `lseg convert` stores the JSON config.
+pub const CONFIG_METADATA_KEY: &str = "lseg_config";
+
+/// Key prefixes that LSeg never uses and that loading skips.
+pub const SKIPPED_PREFIXES: [&str; 2] = ["clip_pretrained.visual.", "pretrained.model.head."];
+
+enum Storage<'a> {
+    Mmap(memmap2::Mmap),
+    Borrowed(&'a [u8]),
+    Owned(Vec<u8>),
+}
+
+/// An opened weights file (memory-mapped, or a caller's buffer).
+pub struct WeightFile<'a> {
+    storage: Storage<'a>,
+    name: String,
+}
+
+impl WeightFile<'static> {
+    /// Memory-map a `.safetensors` file.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let io = |source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = std::fs::File::open(path).map_err(io)?;
+        // SAFETY: the map is read-only; lseg never writes through it. A file truncated by
+        // another process while mapped is outside what any mmap-based loader can defend.
+        let mmap = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
+        Ok(Self {
+            storage: Storage::Mmap(mmap),
+            name: path.display().to_string(),
+        })
+    }
+
+    /// Take ownership of an in-memory safetensors image.
+    pub fn from_vec(bytes: Vec<u8>) -> Self {
+        Self {
+            storage: Storage::Owned(bytes),
+            name: "<memory>".into(),
+        }
+    }
+}
+
+impl<'a> WeightFile<'a> {
+    /// Borrow an in-memory safetensors image (an asset bundle, say).
+    pub fn from_bytes(bytes: &'a [u8]) -> Self {
+        Self {
+            storage: Storage::Borrowed(bytes),
+            name: "<memory>".into(),
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match &self.storage {
+            Storage::Mmap(m) => m,
+            Storage::Borrowed(b) => b,
+            Storage::Owned(v) => v,
+        }
+    }
+
+    /// Parse and validate the header.
+    pub fn parse(&self) -> Result<Weights<'_>> {
+        let bytes = self.bytes();
+        let st = SafeTensors::deserialize(bytes)
+            .map_err(|e| Error::InvalidWeights(format!("{}: {e}", self.name)))?;
+        let (_, meta) = SafeTensors::read_metadata(bytes)
+            .map_err(|e| Error::InvalidWeights(format!("{}: {e}", self.name)))?;
+        let metadata = meta.metadata().clone().unwrap_or_default();
+        let prefix = if st.names().iter().any(|n| n.starts_with(LIGHTNING_PREFIX)) {
+            LIGHTNING_PREFIX
+        } else {
+            ""
+        };
+        Ok(Weights {
+            st,
+            prefix,
+            metadata: metadata.into_iter().collect(),
+        })
+    }
+}
+
+/// The parsed tensor index of a [`WeightFile`].
+pub struct Weights<'a> {
+    st: SafeTensors<'a>,
+    prefix: &'static str,
+    metadata: BTreeMap<String, String>,
+}
+
+/// Summary of one stored tensor.
+#[derive(Debug, Clone)]
+pub struct TensorInfo {
+    /// Official key (Lightning prefix removed).
+    pub key: String,
+    /// Shape.
+    pub shape: Vec<usize>,
+    /// Stored dtype, e.g. `F16`.
+    pub dtype: String,
+}
+
+impl<'a> Weights<'a> {
+    /// The safetensors `__metadata__` entries.
+    pub fn metadata(&self) -> &BTreeMap<String, String> {
+        &self.metadata
+    }
+
+    /// All stored tensors, official keys, sorted; skipped groups left out.
+    pub fn tensors(&self) -> Vec<TensorInfo> {
+        let mut v: Vec<TensorInfo> = self
+            .st
+            .tensors()
+            .into_iter()
+            .filter_map(|(name, view)| {
+                let key = name.strip_prefix(self.prefix)?.to_string();
+                if SKIPPED_PREFIXES.iter().any(|p| key.starts_with(p)) {
+                    return None;
+                }
+                Some(TensorInfo {
+                    key,
+                    shape: view.shape().to_vec(),
+                    dtype: format!("{:?}", view.dtype()),
+                })
+            })
+            .collect();
+        v.sort_by(|a, b| a.key.cmp(&b.key));
+        v
+    }
+
+    /// Shape of a key, if present.
+    pub fn shape(&self, key: &str) -> Option<Vec<usize>> {
+        self.st
+            .tensor(&format!("{}{key}", self.prefix))
+            .ok()
+            .map(|v| v.shape().to_vec())
+    }
+
+    fn has(&self, key: &str) -> bool {
+        self.shape(key).is_some()
+    }
+
+    fn count_indexed(&self, prefix: &str) -> usize {
+        (0..)
+            .take_while(|i| {
+                let p = format!("{}{prefix}{i}.", self.prefix);
+                self.st.names().iter().any(|n| n.starts_with(&p))
+            })
+            .count()
+    }
+
+    /// Read any stored tensor as f32 with its shape (reference tensors in test fixtures, say).
+    pub fn read_f32(&self, key: &str) -> Result<(Vec<f32>, Vec<usize>)> {
+        let shape = self
+            .shape(key)
+            .ok_or_else(|| Error::MissingTensor { key: key.into() })?;
+        Ok((self.host_f32(key, &shape)?, shape))
+    }
+
+    /// Read a tensor as f32 on the host, checking its shape.
+    pub fn host_f32(&self, key: &str, expected: &[usize]) -> Result<Vec<f32>> {
+        let view = self
+            .st
+            .tensor(&format!("{}{key}", self.prefix))
+            .map_err(|_| Error::MissingTensor { key: key.into() })?;
+        if view.shape() != expected {
+            return Err(Error::ShapeMismatch {
+                key: key.into(),
+                expected: expected.to_vec(),
+                found: view.shape().to_vec(),
+            });
+        }
+        let data = view.data();
+        let out: Vec<f32> = match view.dtype() {
+            StDtype::F32 => data
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+            StDtype::F16 => data
+                .chunks_exact(2)
+                .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
+                .collect(),
+            StDtype::BF16 => data
+                .chunks_exact(2)
+                .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())
+                .collect(),
+            other => {
+                return Err(Error::UnsupportedDtype {
+                    key: key.into(),
+                    dtype: format!("{other:?}"),
+                });
+            }
+        };
+        Ok(out)
+    }
+
+    /// Infer the configuration: the JSON stored by `lseg convert` if present, else from the
+    /// tensor shapes. Fails with a clear message where the shapes are ambiguous.
+    pub fn infer_config(&self) -> Result<LsegConfig> {
+        if let Some(json) = self.metadata.get(CONFIG_METADATA_KEY) {
+            return LsegConfig::from_json(json);
+        }
+        let need = |key: &str| {
+            self.shape(key)
+                .ok_or_else(|| Error::MissingTensor { key: key.into() })
+        };
+        let pe = need("pretrained.model.patch_embed.proj.weight")?;
+        if pe.len() != 4 {
+            return Err(Error::Config(format!("patch_embed.proj.weight has shape {pe:?}")));
+        }
+        let (embed_dim, patch_size) = (pe[0], pe[2]);
+        let depth = self.count_indexed("pretrained.model.blocks.");
+        let mlp_dim = need("pretrained.model.blocks.0.mlp.fc1.weight")?[0];
+        let pos = need("pretrained.model.pos_embed")?;
+        let pos_grid = ((pos[1].saturating_sub(1)) as f64).sqrt() as usize;
+        let hooks = match (patch_size, depth) {
+            (16, 24) => [5, 11, 17, 23],
+            (32, 12) => [2, 5, 8, 11],
+            _ => {
+                return Err(Error::Config(format!(
+                    "cannot infer the hook blocks of a patch-{patch_size} ViT with {depth} blocks; \
+                     pass an explicit configuration"
+                )));
+            }
+        };
+        let readout = if self.has("pretrained.act_postprocess1.0.project.0.weight") {
+            Readout::Project
+        } else {
+            return Err(Error::Config(
+                "no readout projection in the weights: readout `ignore` and `add` cannot be told \
+                 apart; pass an explicit configuration"
+                    .into(),
+            ));
+        };
+        if self.has("scratch.head_block.depthwise.depthwise.weight") {
+            return Err(Error::Config(
+                "the weights have spatial-regularisation blocks (arch_option 1 or 2), whose kind, \
+                 depth and activation are not stored; pass an explicit configuration"
+                    .into(),
+            ));
+        }
+        let mut reassemble = [0; 4];
+        for (i, r) in reassemble.iter_mut().enumerate() {
+            *r = need(&format!("pretrained.act_postprocess{}.3.weight", i + 1))?[0];
+        }
+        let width = need("clip_pretrained.ln_final.weight")?[0];
+        let text = TextConfig {
+            width,
+            heads: (width / 64).max(1),
+            layers: self.count_indexed("clip_pretrained.transformer.resblocks."),
+            context_length: need("clip_pretrained.positional_embedding")?[0],
+            vocab_size: need("clip_pretrained.token_embedding.weight")?[0],
+            embed_dim: need("clip_pretrained.text_projection")?[1],
+            layer_norm_eps: 1e-5,
+        };
+        let cfg = LsegConfig {
+            vit: VitConfig {
+                patch_size,
+                embed_dim,
+                depth,
+                num_heads: (embed_dim / 64).max(1),
+                mlp_dim,
+                pos_grid,
+                layer_norm_eps: 1e-6,
+            },
+            hooks,
+            readout,
+            reassemble,
+            features: need("scratch.layer1_rn.weight")?[0],
+            out_dim: need("scratch.head1.weight")?[0],
+            text,
+            head_block: HeadBlock::None,
+            block_depth: 0,
+            activation: Activation::Lrelu,
+        };
+        cfg.validate()?;
+        Ok(cfg)
+    }
+}
+
+/// Turns stored tensors into device tensors of the compute dtype.
+pub(crate) struct Loader<'w, 'a> {
+    pub(crate) weights: &'w Weights<'a>,
+    pub(crate) device: Device,
+    pub(crate) dtype: DType,
+}
+
+impl Loader<'_, '_> {
+    /// A device tensor from host data.
+    pub(crate) fn from_host<const D: usize>(&self, data: Vec<f32>, shape: [usize; D]) -> Tensor<D> {
+        let data = TensorData::new(data, shape);
+        let t = Tensor::<D>::from_data(data, (&self.device, DType::F32));
+        if self.dtype == DType::F32 {
+            t
+        } else {
+            t.cast(self.dtype)
+        }
+    }
+
+    /// Load a tensor with a required shape.
+    pub(crate) fn tensor<const D: usize>(&self, key: &str, shape: [usize; D]) -> Result<Tensor<D>> {
+        let host = self.weights.host_f32(key, &shape)?;
+        Ok(self.from_host(host, shape))
+    }
+
+    /// Load a PyTorch `Linear` weight `[out, in]` as `[in, out]`.
+    pub(crate) fn linear_weight(&self, key: &str, out: usize, inp: usize) -> Result<Tensor<2>> {
+        let host = self.weights.host_f32(key, &[out, inp])?;
+        let mut t = vec![0f32; host.len()];
+        for o in 0..out {
+            for i in 0..inp {
+                t[i * out + o] = host[o * inp + i];
+            }
+        }
+        Ok(self.from_host(t, [inp, out]))
+    }
+}

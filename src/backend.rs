@@ -181,7 +181,9 @@ impl FromStr for Precision {
 /// Set the number of CPU threads of the pure-Rust backends (rayon's global pool) and of
 /// libtorch. The rayon part only takes effect before the first parallel operation.
 pub fn set_num_threads(n: usize) {
-    let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
+    let _ = rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build_global();
     #[cfg(feature = "tch")]
     crate::tch_support::set_num_threads(n);
 }

@@ -201,7 +201,10 @@ impl LsegConfig {
         let v = &self.vit;
         let bad = |m: String| Err(Error::Config(m));
         if v.patch_size != 16 && v.patch_size != 32 {
-            return bad(format!("vit.patch_size must be 16 or 32, got {}", v.patch_size));
+            return bad(format!(
+                "vit.patch_size must be 16 or 32, got {}",
+                v.patch_size
+            ));
         }
         if v.num_heads == 0 || v.embed_dim % v.num_heads != 0 {
             return bad(format!(
@@ -215,8 +218,7 @@ impl LsegConfig {
                 self.text.width, self.text.heads
             ));
         }
-        if self.hooks.iter().any(|&h| h >= v.depth) || !self.hooks.windows(2).all(|w| w[0] < w[1])
-        {
+        if self.hooks.iter().any(|&h| h >= v.depth) || !self.hooks.windows(2).all(|w| w[0] < w[1]) {
             return bad(format!(
                 "hooks {:?} must be increasing and below vit.depth {}",
                 self.hooks, v.depth

@@ -114,7 +114,12 @@ impl Decoder {
             };
             let conv = Conv2d::load(l, &format!("{key}.3"), ConvSpec::new(d, f, 1, 1, 0), true)?;
             let up = |k: usize| -> Result<Resample> {
-                Ok(Resample::Up(ConvTranspose2d::load(l, &format!("{key}.4"), f, k)?))
+                Ok(Resample::Up(ConvTranspose2d::load(
+                    l,
+                    &format!("{key}.4"),
+                    f,
+                    k,
+                )?))
             };
             let resample = match (p32, i) {
                 (false, 0) => up(4)?,
@@ -185,7 +190,13 @@ impl Decoder {
             Readout::Project => {
                 let cls = tokens.narrow(1, 0, 1).expand([b, n - 1, d]);
                 let cat = Tensor::cat(vec![patches, cls], 2);
-                gelu(self.reassemble[i].project.as_ref().expect("loaded").forward(cat))
+                gelu(
+                    self.reassemble[i]
+                        .project
+                        .as_ref()
+                        .expect("loaded")
+                        .forward(cat),
+                )
             }
         };
         let x = x.swap_dims(1, 2).reshape([b, d, grid[0], grid[1]]);

@@ -20,6 +20,7 @@ pub mod backend;
 pub mod config;
 mod dpt;
 pub mod error;
+pub mod eval;
 pub mod head;
 mod model;
 mod nn;
@@ -34,6 +35,7 @@ pub use backend::{Backend, Precision, set_num_threads};
 pub use config::{Activation, HeadBlock, LsegConfig, Readout, TextConfig, VitConfig};
 pub use dpt::{Decoder, DecoderTaps};
 pub use error::{Error, Result};
+pub use eval::{ImageView, Mode, MultiScale, PixelFormat, Segmentation};
 pub use model::{LabelSet, LoadOptions, Lseg, Taps};
 pub use tokenizer::ClipTokenizer;
 

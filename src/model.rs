@@ -59,7 +59,7 @@ impl LabelSet {
         self.embeddings
             .to_data()
             .convert::<f32>()
-            .to_vec()
+            .try_to_vec()
             .expect("f32 data")
     }
 }

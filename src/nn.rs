@@ -1,7 +1,7 @@
 //! Small inference-only layers over burn's functional ops, loaded by official key name.
 
 use burn::tensor::Tensor;
-use burn::tensor::module::{attention, conv2d, conv_transpose2d, layer_norm, linear};
+use burn::tensor::module::{attention, conv_transpose2d, conv2d, layer_norm, linear};
 use burn::tensor::ops::{AttentionModuleOptions, ConvOptions, ConvTransposeOptions};
 
 use crate::error::Result;
@@ -73,11 +73,7 @@ impl SelfAttention {
             .forward(x)
             .reshape([n, l, 3, self.heads, hd])
             .permute([2, 0, 3, 1, 4]);
-        let part = |i: usize| {
-            qkv.clone()
-                .narrow(0, i, 1)
-                .reshape([n, self.heads, l, hd])
-        };
+        let part = |i: usize| qkv.clone().narrow(0, i, 1).reshape([n, self.heads, l, hd]);
         let opts = AttentionModuleOptions {
             is_causal: self.causal,
             ..Default::default()

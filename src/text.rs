@@ -73,9 +73,12 @@ impl TextEncoder {
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
             cfg: cfg.clone(),
-            token_embedding: l.tensor(&format!("{P}.token_embedding.weight"), [cfg.vocab_size, w])?,
-            positional_embedding: l
-                .tensor(&format!("{P}.positional_embedding"), [cfg.context_length, w])?,
+            token_embedding: l
+                .tensor(&format!("{P}.token_embedding.weight"), [cfg.vocab_size, w])?,
+            positional_embedding: l.tensor(
+                &format!("{P}.positional_embedding"),
+                [cfg.context_length, w],
+            )?,
             blocks,
             ln_final: LayerNorm::load(l, &format!("{P}.ln_final"), w, eps)?,
             text_projection: l.tensor(&format!("{P}.text_projection"), [w, cfg.embed_dim])?,
@@ -106,7 +109,9 @@ impl TextEncoder {
                 )));
             }
             if let Some(&bad) = r.iter().find(|&&t| t >= vocab) {
-                return Err(Error::Label(format!("label {i}: token id {bad} out of range")));
+                return Err(Error::Label(format!(
+                    "label {i}: token id {bad} out of range"
+                )));
             }
             let max = *r.iter().max().expect("non-empty");
             eot.push(r.iter().position(|&t| t == max).expect("max is present"));

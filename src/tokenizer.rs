@@ -49,7 +49,10 @@ fn bytes_to_unicode() -> ([char; 256], Vec<char>) {
         }
     }
     let mut table = ['\0'; 256];
-    let order: Vec<char> = cs.iter().map(|&c| char::from_u32(c).expect("valid")).collect();
+    let order: Vec<char> = cs
+        .iter()
+        .map(|&c| char::from_u32(c).expect("valid"))
+        .collect();
     for (b, c) in bs.iter().zip(&order) {
         table[*b as usize] = *c;
     }
@@ -117,8 +120,10 @@ impl ClipTokenizer {
                 "<|startoftext|>" => ids.push(SOT),
                 "<|endoftext|>" => ids.push(EOT),
                 _ => {
-                    let mapped: String =
-                        piece.bytes().map(|b| self.byte_encoder[b as usize]).collect();
+                    let mapped: String = piece
+                        .bytes()
+                        .map(|b| self.byte_encoder[b as usize])
+                        .collect();
                     let toks = self
                         .bpe
                         .tokenize(&mapped)
@@ -162,7 +167,11 @@ impl ClipTokenizer {
 
 fn short(s: &str) -> String {
     let t: String = s.chars().take(40).collect();
-    if t.len() < s.len() { format!("{t}...") } else { t }
+    if t.len() < s.len() {
+        format!("{t}...")
+    } else {
+        t
+    }
 }
 
 /// `whitespace_clean(basic_clean(text)).lower()`.
@@ -258,5 +267,9 @@ fn fix_mojibake(text: &str) -> Cow<'_, str> {
         }
     }
     flush(&mut run, &mut run_str, &mut out, &mut changed);
-    if changed { Cow::Owned(out) } else { Cow::Borrowed(text) }
+    if changed {
+        Cow::Owned(out)
+    } else {
+        Cow::Borrowed(text)
+    }
 }

@@ -222,7 +222,9 @@ impl<'a> Weights<'a> {
         };
         let pe = need("pretrained.model.patch_embed.proj.weight")?;
         if pe.len() != 4 {
-            return Err(Error::Config(format!("patch_embed.proj.weight has shape {pe:?}")));
+            return Err(Error::Config(format!(
+                "patch_embed.proj.weight has shape {pe:?}"
+            )));
         }
         let (embed_dim, patch_size) = (pe[0], pe[2]);
         let depth = self.count_indexed("pretrained.model.blocks.");

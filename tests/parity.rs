@@ -37,7 +37,12 @@ fn full_parity(name: &str, has_image_features: bool) {
             .collect();
         assert_eq!(model.tokenize(&labels, false).unwrap(), rows);
         let text = model.encode_tokens(&rows).unwrap();
-        check(&tag("text_features"), &to_vec(&text), &reference(name, "text_features"), 1e-4);
+        check(
+            &tag("text_features"),
+            &to_vec(&text),
+            &reference(name, "text_features"),
+            1e-4,
+        );
 
         let image = to_tensor::<4>(&reference(name, "input.image"), &dev);
         let taps = model.forward_taps(image.clone()).unwrap();
@@ -45,7 +50,12 @@ fn full_parity(name: &str, has_image_features: bool) {
             let key = format!("layer_{}", i + 1);
             check(&tag(&key), &to_vec(l), &reference(name, &key), 1e-4);
         }
-        check(&tag("path_1"), &to_vec(&taps.path_1), &reference(name, "path_1"), 1e-4);
+        check(
+            &tag("path_1"),
+            &to_vec(&taps.path_1),
+            &reference(name, "path_1"),
+            1e-4,
+        );
         if has_image_features {
             check(
                 &tag("image_features"),
@@ -56,10 +66,23 @@ fn full_parity(name: &str, has_image_features: bool) {
         }
         let label_set = model.encode_labels(&labels).unwrap();
         let logits = model.logits(taps.image_features.clone(), &label_set);
-        check(&tag("logits_f32"), &to_vec(&logits), &reference(name, "logits_f32"), 1e-4);
+        check(
+            &tag("logits_f32"),
+            &to_vec(&logits),
+            &reference(name, "logits_f32"),
+            1e-4,
+        );
         let out = model.forward(image, &label_set).unwrap();
-        let rel = check(&tag("output"), &to_vec(&out), &reference(name, "output"), 1e-4);
-        assert!(rel <= 1e-5, "{name}/{backend}: output relative error {rel:e} > 1e-5");
+        let rel = check(
+            &tag("output"),
+            &to_vec(&out),
+            &reference(name, "output"),
+            1e-4,
+        );
+        assert!(
+            rel <= 1e-5,
+            "{name}/{backend}: output relative error {rel:e} > 1e-5"
+        );
     }
 }
 
@@ -85,10 +108,23 @@ fn head_block_parity(name: &str) {
         let pixels = model.embed(image.clone()).unwrap();
         let logits = model.logits(pixels, &label_set);
         let tag = |t: &str| format!("{name}/{backend}/{t}");
-        check(&tag("logits_f32"), &to_vec(&logits), &reference(name, "logits_f32"), 1e-4);
+        check(
+            &tag("logits_f32"),
+            &to_vec(&logits),
+            &reference(name, "logits_f32"),
+            1e-4,
+        );
         let out = model.forward(image, &label_set).unwrap();
-        let rel = check(&tag("output"), &to_vec(&out), &reference(name, "output"), 1e-4);
-        assert!(rel <= 1e-5, "{name}/{backend}: output relative error {rel:e} > 1e-5");
+        let rel = check(
+            &tag("output"),
+            &to_vec(&out),
+            &reference(name, "output"),
+            1e-4,
+        );
+        assert!(
+            rel <= 1e-5,
+            "{name}/{backend}: output relative error {rel:e} > 1e-5"
+        );
     }
 }
 

@@ -98,14 +98,17 @@ pub fn reference_tokens(file: &str) -> Vec<Vec<u32>> {
         .collect()
 }
 
-pub fn to_tensor<const D: usize>(data: &(Vec<f32>, Vec<usize>), device: &lseg::burn::tensor::Device) -> Tensor<D> {
+pub fn to_tensor<const D: usize>(
+    data: &(Vec<f32>, Vec<usize>),
+    device: &lseg::burn::tensor::Device,
+) -> Tensor<D> {
     let shape: [usize; D] = data.1.clone().try_into().unwrap();
     Tensor::from_data(TensorData::new(data.0.clone(), shape), device)
 }
 
 pub fn to_vec<const D: usize>(t: &Tensor<D>) -> (Vec<f32>, Vec<usize>) {
     let data = t.to_data().convert::<f32>();
-    (data.to_vec::<f32>().unwrap(), t.dims().to_vec())
+    (data.try_to_vec::<f32>().unwrap(), t.dims().to_vec())
 }
 
 /// (max |a - b|, max |ref|).
@@ -116,16 +119,27 @@ pub fn max_diff(got: &(Vec<f32>, Vec<usize>), want: &(Vec<f32>, Vec<usize>)) -> 
         .iter()
         .zip(&want.0)
         .map(|(a, b)| (a - b).abs())
-        .fold(0f32, |m, x| if x.is_nan() { f32::INFINITY } else { m.max(x) });
+        .fold(
+            0f32,
+            |m, x| if x.is_nan() { f32::INFINITY } else { m.max(x) },
+        );
     let m = want.0.iter().fold(0f32, |m, x| m.max(x.abs()));
     (d, m)
 }
 
 /// Assert `max|a-b| <= atol`, and report the numbers.
-pub fn check(what: &str, got: &(Vec<f32>, Vec<usize>), want: &(Vec<f32>, Vec<usize>), atol: f32) -> f32 {
+pub fn check(
+    what: &str,
+    got: &(Vec<f32>, Vec<usize>),
+    want: &(Vec<f32>, Vec<usize>),
+    atol: f32,
+) -> f32 {
     let (d, m) = max_diff(got, want);
     eprintln!("PARITY {what}: max_abs={d:.3e} rel={:.3e}", d / m);
-    assert!(d <= atol, "{what}: max |a-b| = {d:e} > {atol:e} (max|ref| = {m})");
+    assert!(
+        d <= atol,
+        "{what}: max |a-b| = {d:e} > {atol:e} (max|ref| = {m})"
+    );
     d / m
 }
 
@@ -151,4 +165,79 @@ pub fn merged(files: &[&str]) -> Vec<u8> {
         }
     }
     safetensors::serialize(map, None).unwrap()
+}
+
+/// An owned tensor record of a safetensors file.
+pub type Record = (safetensors::Dtype, Vec<usize>, Vec<u8>);
+
+/// All tensors of a fixture file, owned.
+pub fn records(file: &str) -> std::collections::BTreeMap<String, Record> {
+    let bytes = std::fs::read(fixture(&format!("{file}.safetensors"))).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    st.tensors()
+        .into_iter()
+        .map(|(k, v)| (k, (v.dtype(), v.shape().to_vec(), v.data().to_vec())))
+        .collect()
+}
+
+/// Serialise records (with optional metadata) to a safetensors image.
+pub fn serialize(
+    recs: &std::collections::BTreeMap<String, Record>,
+    metadata: Option<std::collections::HashMap<String, String>>,
+) -> Vec<u8> {
+    let views: Vec<(String, safetensors::tensor::TensorView)> = recs
+        .iter()
+        .map(|(k, (d, s, b))| {
+            (
+                k.clone(),
+                safetensors::tensor::TensorView::new(*d, s.clone(), b).unwrap(),
+            )
+        })
+        .collect();
+    safetensors::serialize(views, metadata).unwrap()
+}
+
+/// Convert every F32 weight (not the reference tensors) to F16 or BF16; `round_only` keeps
+/// F32 storage but rounds the values, giving the exact f32 equivalent of the half file.
+pub fn to_half(
+    recs: &std::collections::BTreeMap<String, Record>,
+    bf16: bool,
+    round_only: bool,
+) -> std::collections::BTreeMap<String, Record> {
+    recs.iter()
+        .map(|(k, (d, s, b))| {
+            let is_weight = k.starts_with("pretrained.")
+                || k.starts_with("scratch.")
+                || k.starts_with("clip_pretrained.");
+            if *d != safetensors::Dtype::F32 || !is_weight {
+                return (k.clone(), (*d, s.clone(), b.clone()));
+            }
+            let vals = b
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes(c.try_into().unwrap()));
+            let (dt, bytes): (safetensors::Dtype, Vec<u8>) = match (bf16, round_only) {
+                (false, false) => (
+                    safetensors::Dtype::F16,
+                    vals.flat_map(|v| half::f16::from_f32(v).to_le_bytes())
+                        .collect(),
+                ),
+                (true, false) => (
+                    safetensors::Dtype::BF16,
+                    vals.flat_map(|v| half::bf16::from_f32(v).to_le_bytes())
+                        .collect(),
+                ),
+                (false, true) => (
+                    safetensors::Dtype::F32,
+                    vals.flat_map(|v| half::f16::from_f32(v).to_f32().to_le_bytes())
+                        .collect(),
+                ),
+                (true, true) => (
+                    safetensors::Dtype::F32,
+                    vals.flat_map(|v| half::bf16::from_f32(v).to_f32().to_le_bytes())
+                        .collect(),
+                ),
+            };
+            (k.clone(), (dt, s.clone(), bytes))
+        })
+        .collect()
 }

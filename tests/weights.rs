@@ -1,0 +1,231 @@
+//! Weight loading: f16/bf16 files, the Lightning prefix, metadata config, and bad files that
+//! must give a clear error (never a panic or an abort) on every backend.
+
+mod common;
+
+use common::*;
+use lseg::{Backend, Error, LoadOptions, Lseg, Precision};
+
+fn opts(backend: Backend) -> LoadOptions {
+    LoadOptions {
+        backend: Some(backend),
+        config: Some(fixture_config("tiny_vit16")),
+        ..Default::default()
+    }
+}
+
+fn output(model: &Lseg) -> (Vec<f32>, Vec<usize>) {
+    let labels = model
+        .encode_labels(&["dog", "grass", "other", "a red car", "sky"])
+        .unwrap();
+    let image = to_tensor::<4>(&reference("tiny_vit16", "input.image"), model.device());
+    to_vec(&model.forward(image, &labels).unwrap())
+}
+
+fn load_err(bytes: &[u8], backend: Backend) -> Error {
+    Lseg::load_bytes(bytes, &opts(backend)).expect_err("loading must fail")
+}
+
+#[test]
+fn half_precision_files_load_exactly() {
+    let recs = records("tiny_vit16");
+    let official = reference("tiny_vit16", "output");
+    for bf16 in [false, true] {
+        let half = serialize(&to_half(&recs, bf16, false), None);
+        let rounded = serialize(&to_half(&recs, bf16, true), None);
+        for backend in backends() {
+            let a = output(&Lseg::load_bytes(&half, &opts(backend)).unwrap());
+            let b = output(&Lseg::load_bytes(&rounded, &opts(backend)).unwrap());
+            // The half file is converted exactly: same result as the f32 file of rounded values.
+            let tag = format!(
+                "tiny_vit16/{backend}/{}-file",
+                if bf16 { "bf16" } else { "f16" }
+            );
+            check(&format!("{tag} vs rounded-f32 file"), &a, &b, 1e-6);
+            // Against the official f32 output, only the weight rounding remains
+            // (relative 2^-11 for f16, 2^-8 for bf16, on logits of magnitude ~2.4).
+            let (d, m) = max_diff(&a, &official);
+            eprintln!(
+                "PARITY {tag} vs official f32 output: max_abs={d:.3e} rel={:.3e}",
+                d / m
+            );
+            assert!(d / m < if bf16 { 1.5e-2 } else { 2e-3 }, "{tag}: {d} / {m}");
+        }
+    }
+}
+
+#[test]
+fn half_precision_compute_where_supported() {
+    let official = reference("tiny_vit16", "output");
+    for backend in backends() {
+        for p in [Precision::F16, Precision::BF16] {
+            let o = LoadOptions {
+                precision: p,
+                ..opts(backend)
+            };
+            let r = Lseg::load(fixture("tiny_vit16.safetensors"), &o);
+            if !backend.supports(p) {
+                let e = r.expect_err("ndarray cannot hold half precision");
+                assert!(matches!(e, Error::Backend(_)), "{e}");
+                continue;
+            }
+            let model = r.unwrap();
+            let got = output(&model);
+            let (d, m) = max_diff(&got, &official);
+            eprintln!(
+                "PARITY tiny_vit16/{backend}/{p}-compute output: max_abs={d:.3e} rel={:.3e}",
+                d / m
+            );
+            assert!(
+                d / m < if p == Precision::BF16 { 1.5e-2 } else { 2e-3 },
+                "{backend} {p}: {d} / {m}"
+            );
+        }
+    }
+}
+
+#[test]
+fn lightning_prefix_and_extra_keys() {
+    let recs = records("tiny_vit16");
+    let mut prefixed = std::collections::BTreeMap::new();
+    for (k, v) in &recs {
+        prefixed.insert(format!("net.{k}"), v.clone());
+    }
+    // Keys LSeg never uses are skipped.
+    let rec = recs["scratch.head1.bias"].clone();
+    prefixed.insert("net.clip_pretrained.visual.proj".into(), rec.clone());
+    prefixed.insert("net.pretrained.model.head.weight".into(), rec);
+    let bytes = serialize(&prefixed, None);
+    let model = Lseg::load_bytes(&bytes, &opts(Backend::default_cpu().unwrap())).unwrap();
+    check(
+        "net.-prefixed file output",
+        &output(&model),
+        &reference("tiny_vit16", "output"),
+        1e-4,
+    );
+}
+
+#[test]
+fn config_from_metadata() {
+    let recs = records("tiny_vit16");
+    let cfg = fixture_config("tiny_vit16");
+    let meta = [(
+        lseg::weights::CONFIG_METADATA_KEY.to_string(),
+        cfg.to_json(),
+    )]
+    .into();
+    let bytes = serialize(&recs, Some(meta));
+    let o = LoadOptions {
+        config: None,
+        ..opts(Backend::default_cpu().unwrap())
+    };
+    let model = Lseg::load_bytes(&bytes, &o).unwrap();
+    assert_eq!(model.config(), &cfg);
+    // Without metadata the tiny model's hooks cannot be inferred: a clear error.
+    let plain = serialize(&recs, None);
+    let e = Lseg::load_bytes(&plain, &o).unwrap_err().to_string();
+    assert!(e.contains("hook"), "{e}");
+}
+
+#[test]
+fn bad_files_give_clear_errors_on_every_backend() {
+    let good = std::fs::read(fixture("tiny_vit16.safetensors")).unwrap();
+    let recs = records("tiny_vit16");
+    for backend in backends() {
+        // Truncated.
+        let e = load_err(&good[..good.len() / 2], backend);
+        assert!(matches!(e, Error::InvalidWeights(_)), "{e}");
+        // Too short for a header.
+        let e = load_err(&good[..5], backend);
+        assert!(matches!(e, Error::InvalidWeights(_)), "{e}");
+        // Corrupt header.
+        let mut bad = good.clone();
+        for b in &mut bad[8..40] {
+            *b = b'#';
+        }
+        let e = load_err(&bad, backend);
+        assert!(matches!(e, Error::InvalidWeights(_)), "{e}");
+        // Absurd header length.
+        let mut bad = good.clone();
+        bad[..8].copy_from_slice(&u64::MAX.to_le_bytes());
+        let e = load_err(&bad, backend);
+        assert!(matches!(e, Error::InvalidWeights(_)), "{e}");
+        // Missing tensor: the error names it.
+        let mut r = recs.clone();
+        r.remove("scratch.refinenet2.resConfUnit1.bn2.running_var");
+        let e = load_err(&serialize(&r, None), backend);
+        assert!(
+            e.to_string()
+                .contains("scratch.refinenet2.resConfUnit1.bn2.running_var"),
+            "{e}"
+        );
+        assert!(matches!(e, Error::MissingTensor { .. }));
+        // Wrong shape: the error names the key and both shapes.
+        let mut r = recs.clone();
+        let (d, _, b) = r["scratch.head1.bias"].clone();
+        r.insert(
+            "scratch.head1.bias".into(),
+            (d, vec![511], b[..511 * 4].to_vec()),
+        );
+        let e = load_err(&serialize(&r, None), backend);
+        let msg = e.to_string();
+        assert!(
+            msg.contains("scratch.head1.bias") && msg.contains("[511]") && msg.contains("[512]"),
+            "{msg}"
+        );
+        // Unsupported dtype.
+        let mut r = recs.clone();
+        let (_, s, b) = r["scratch.head1.bias"].clone();
+        r.insert("scratch.head1.bias".into(), (safetensors::Dtype::I32, s, b));
+        let e = load_err(&serialize(&r, None), backend);
+        assert!(matches!(e, Error::UnsupportedDtype { .. }), "{e}");
+        // Empty buffer and missing file.
+        let e = load_err(&[], backend);
+        assert!(matches!(e, Error::InvalidWeights(_)), "{e}");
+        let e = Lseg::load("/nonexistent/lseg.safetensors", &opts(backend)).unwrap_err();
+        assert!(
+            matches!(e, Error::Io { .. }) && e.to_string().contains("/nonexistent"),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn bad_inputs_give_clear_errors() {
+    let model = Lseg::load(
+        fixture("tiny_vit16.safetensors"),
+        &opts(Backend::default_cpu().unwrap()),
+    )
+    .unwrap();
+    let empty: [&str; 0] = [];
+    assert!(matches!(model.encode_labels(&empty), Err(Error::Label(_))));
+    assert!(matches!(
+        model.encode_labels(&["dog", ""]),
+        Err(Error::Label(_))
+    ));
+    assert!(matches!(
+        model.encode_labels(&["   "]),
+        Err(Error::Label(_))
+    ));
+    let long = "dog ".repeat(100);
+    let e = model
+        .encode_labels(&[long.as_str()])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("77"), "{e}");
+    assert_eq!(
+        model
+            .encode_labels_with(&[long.as_str()], true)
+            .unwrap()
+            .len(),
+        1
+    );
+    // Sizes the network cannot take.
+    let dev = model.device().clone();
+    let labels = model.encode_labels(&["dog"]).unwrap();
+    for dims in [[1, 3, 100, 128], [1, 3, 96, 0], [1, 1, 96, 128]] {
+        let x = lseg::burn::tensor::Tensor::<4>::zeros(dims, &dev);
+        let e = model.forward(x, &labels).unwrap_err();
+        assert!(matches!(e, Error::InvalidInput(_)), "{e}");
+    }
+}

@@ -274,21 +274,7 @@ impl Lseg {
         let m = self.config().size_multiple();
         match mode {
             Mode::Single { size } => {
-                let (rh, rw) = match size {
-                    None => (h, w),
-                    Some(0) => {
-                        return Err(Error::InvalidInput("size must be positive".into()));
-                    }
-                    Some(s) => {
-                        let s = *s;
-                        if h > w {
-                            (s, ((w as f64 * s as f64 / h as f64) + 0.5) as usize)
-                        } else {
-                            (((h as f64 * s as f64 / w as f64) + 0.5) as usize, s)
-                        }
-                    }
-                };
-                let (rh, rw) = (rh.max(1), rw.max(1));
+                let (rh, rw) = resized_size(h, w, *size)?;
                 let x = pad_to(bilinear_ac(image, rh, rw), 0, 0, m, PAD_VALUE);
                 let out = self.forward(x, labels)?;
                 tick(1)?;
@@ -387,6 +373,89 @@ impl Lseg {
         let x = image.to_tensor(self.device())?;
         let scores = self.scores(x, labels, mode, progress)?;
         Ok(Segmentation::from_scores(scores))
+    }
+}
+
+/// Normalisation of exported pixel embeddings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EmbedNorm {
+    /// The raw output of `scratch.head1`.
+    Raw,
+    /// L2-normalised per pixel (cosine-similarity ready).
+    #[default]
+    L2,
+    /// L2-normalised and multiplied by 1/0.07: a dot product with L2-normalised text
+    /// embeddings gives LSeg's logits.
+    L2Scaled,
+}
+
+/// Resolution of exported pixel embeddings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EmbedResolution {
+    /// The network's own grid: half the (resized) input, `ceil(h/2) x ceil(w/2)`.
+    #[default]
+    Native,
+    /// Bilinearly resized (align_corners=True) to the input image size.
+    Input,
+}
+
+/// Options of [`Lseg::embed_image`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmbedOptions {
+    /// Long side the image is resized to before the network (`None`: input size).
+    pub size: Option<usize>,
+    /// Normalisation.
+    pub norm: EmbedNorm,
+    /// Output grid.
+    pub resolution: EmbedResolution,
+}
+
+impl Default for EmbedOptions {
+    fn default() -> Self {
+        Self {
+            size: Some(480),
+            norm: EmbedNorm::L2,
+            resolution: EmbedResolution::Native,
+        }
+    }
+}
+
+/// Resized size `(h, w)` for a long side `size` (`None`: unchanged), as the official evaluator.
+pub fn resized_size(h: usize, w: usize, size: Option<usize>) -> Result<(usize, usize)> {
+    let (rh, rw) = match size {
+        None => (h, w),
+        Some(0) => return Err(Error::InvalidInput("size must be positive".into())),
+        Some(s) => {
+            if h > w {
+                (s, ((w as f64 * s as f64 / h as f64) + 0.5) as usize)
+            } else {
+                (((h as f64 * s as f64 / w as f64) + 0.5) as usize, s)
+            }
+        }
+    };
+    Ok((rh.max(1), rw.max(1)))
+}
+
+impl Lseg {
+    /// Dense pixel embeddings of an 8-bit image, `[1, D, h, w]` float32 (VLMaps, OpenScene,
+    /// ConceptFusion style feature fusion).
+    pub fn embed_image(&self, image: &ImageView, opts: &EmbedOptions) -> Result<Tensor<4>> {
+        let x = image.to_tensor(self.device())?;
+        let [_, _, h, w] = x.dims();
+        let (rh, rw) = resized_size(h, w, opts.size)?;
+        let m = self.config().size_multiple();
+        let x = pad_to(bilinear_ac(x, rh, rw), 0, 0, m, PAD_VALUE);
+        let e = self.embed(x)?.cast(burn::tensor::DType::F32);
+        let e = crop(e, 0, rh.div_ceil(2), 0, rw.div_ceil(2));
+        let e = match opts.norm {
+            EmbedNorm::Raw => e,
+            EmbedNorm::L2 => crate::head::l2_normalize(e, 1),
+            EmbedNorm::L2Scaled => crate::head::l2_normalize(e, 1) * crate::head::LOGIT_SCALE,
+        };
+        Ok(match opts.resolution {
+            EmbedResolution::Native => e,
+            EmbedResolution::Input => bilinear_ac(e, h, w),
+        })
     }
 }
 

@@ -35,7 +35,10 @@ pub use backend::{Backend, Precision, set_num_threads};
 pub use config::{Activation, HeadBlock, LsegConfig, Readout, TextConfig, VitConfig};
 pub use dpt::{Decoder, DecoderTaps};
 pub use error::{Error, Result};
-pub use eval::{ImageView, Mode, MultiScale, PixelFormat, Segmentation};
+pub use eval::{
+    EmbedNorm, EmbedOptions, EmbedResolution, ImageView, Mode, MultiScale, PixelFormat,
+    Segmentation,
+};
 pub use model::{LabelSet, LoadOptions, Lseg, Taps};
 pub use tokenizer::ClipTokenizer;
 

@@ -33,11 +33,7 @@ pub struct Head {
 impl Head {
     pub(crate) fn load(l: &Loader, cfg: &LsegConfig) -> Result<Self> {
         // The label-space blocks run on the float32 logits whatever the compute dtype.
-        let l32 = Loader {
-            weights: l.weights,
-            device: l.device.clone(),
-            dtype: DType::F32,
-        };
+        let l32 = l.with_dtype(DType::F32);
         let block = match cfg.head_block {
             HeadBlock::None => None,
             _ => Some(Conv2d::load(

@@ -22,6 +22,7 @@ mod dpt;
 pub mod error;
 pub mod eval;
 pub mod head;
+pub mod labels;
 mod model;
 mod nn;
 #[cfg(feature = "tch")]

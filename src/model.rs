@@ -12,7 +12,7 @@ use crate::head::{Head, l2_normalize};
 use crate::text::TextEncoder;
 use crate::tokenizer::ClipTokenizer;
 use crate::vit::Vit;
-use crate::weights::{Loader, WeightFile, Weights};
+use crate::weights::{Loader, Source, WeightFile, Weights};
 
 /// How to load a model.
 #[derive(Debug, Clone, Default)]
@@ -110,6 +110,40 @@ impl Lseg {
 
     /// Build from parsed weights.
     pub fn from_weights(weights: &Weights, opts: &LoadOptions) -> Result<Self> {
+        let cfg = match &opts.config {
+            Some(c) => {
+                c.validate()?;
+                c.clone()
+            }
+            None => weights.infer_config()?,
+        };
+        Self::build(&Source::File(weights), cfg, opts)
+    }
+
+    /// A model of the given configuration with deterministic pseudo-random weights of the
+    /// real shapes (benchmarks and tests; nothing is read or downloaded).
+    pub fn random(cfg: &LsegConfig, opts: &LoadOptions) -> Result<Self> {
+        cfg.validate()?;
+        Self::build(&Source::Random(Default::default()), cfg.clone(), opts)
+    }
+
+    /// Every tensor (official key, shape) the model reads for a configuration, in load order.
+    pub fn tensor_specs(cfg: &LsegConfig) -> Result<Vec<(String, Vec<usize>)>> {
+        cfg.validate()?;
+        let source = Source::Random(Default::default());
+        let opts = LoadOptions {
+            backend: Some(Backend::default_cpu()?),
+            ..Default::default()
+        };
+        // Shapes only: a model of the full size is built and dropped.
+        Self::build(&source, cfg.clone(), &opts)?;
+        match source {
+            Source::Random(rec) => Ok(rec.into_inner()),
+            Source::File(_) => unreachable!(),
+        }
+    }
+
+    fn build(source: &Source, cfg: LsegConfig, opts: &LoadOptions) -> Result<Self> {
         let backend = match opts.backend {
             Some(b) => b,
             None => Backend::default_cpu()?,
@@ -121,25 +155,14 @@ impl Lseg {
             )));
         }
         let device = backend.device()?;
-        let cfg = match &opts.config {
-            Some(c) => {
-                c.validate()?;
-                c.clone()
-            }
-            None => weights.infer_config()?,
-        };
         let tokenizer = ClipTokenizer::global()?;
         let l = Loader {
-            weights,
+            source,
             device: device.clone(),
             dtype: opts.precision.dtype(),
         };
         // The text tower is small and runs once per label set: keep it in float32.
-        let l32 = Loader {
-            weights,
-            device: device.clone(),
-            dtype: DType::F32,
-        };
+        let l32 = l.with_dtype(DType::F32);
         Ok(Self {
             text: TextEncoder::load(&l32, &cfg.text)?,
             vit: Vit::load(&l, &cfg.vit, cfg.hooks)?,

@@ -156,8 +156,8 @@ impl Conv2d {
     /// `w' = w * g / sqrt(var + eps)`, `b' = beta - mean * g / sqrt(var + eps)` (in f64).
     pub(crate) fn load_with_bn(l: &Loader, conv: &str, bn: &str, s: ConvSpec) -> Result<Self> {
         let shape = [s.out, s.inp, s.k, s.k];
-        let mut w = l.weights.host_f32(&format!("{conv}.weight"), &shape)?;
-        let get = |n: &str| l.weights.host_f32(&format!("{bn}.{n}"), &[s.out]);
+        let mut w = l.host(&format!("{conv}.weight"), &shape)?;
+        let get = |n: &str| l.host(&format!("{bn}.{n}"), &[s.out]);
         let (g, beta, mean, var) = (
             get("weight")?,
             get("bias")?,

@@ -116,29 +116,57 @@ impl TextEncoder {
             let max = *r.iter().max().expect("non-empty");
             eot.push(r.iter().position(|&t| t == max).expect("max is present"));
         }
+        // Rows of equal length run together, each only up to its EOT (exact under the causal
+        // mask): the 150 ADE20K labels take ~4 positions each instead of 77.
+        let mut groups: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+        for (i, &p) in eot.iter().enumerate() {
+            groups.entry(p + 1).or_default().push(i);
+        }
+        let mut order = Vec::with_capacity(rows.len());
+        let mut parts = Vec::with_capacity(groups.len());
+        for (len, idx) in groups {
+            let sub: Vec<&Vec<u32>> = idx.iter().map(|&i| &rows[i]).collect();
+            parts.push(self.forward_group(&sub, len, &device));
+            order.extend(idx);
+        }
+        let x = Tensor::cat(parts, 0);
+        if order.iter().enumerate().all(|(i, &o)| i == o) {
+            return Ok(x);
+        }
+        let mut inverse = vec![0i64; order.len()];
+        for (pos, &orig) in order.iter().enumerate() {
+            inverse[orig] = pos as i64;
+        }
+        let n = inverse.len();
+        Ok(x.select(
+            0,
+            Tensor::<1, Int>::from_data(TensorData::new(inverse, [n]), &device),
+        ))
+    }
+
+    /// Rows whose EOT is at position `len - 1`: run `len` positions, read the last one.
+    fn forward_group(
+        &self,
+        rows: &[&Vec<u32>],
+        len: usize,
+        device: &burn::tensor::Device,
+    ) -> Tensor<2> {
         let n = rows.len();
-        let len = eot.iter().max().expect("non-empty") + 1;
         let mut ids = vec![0i64; n * len];
         for (i, r) in rows.iter().enumerate() {
             for (j, &t) in r.iter().take(len).enumerate() {
                 ids[i * len + j] = t as i64;
             }
         }
-        let ids = Tensor::<2, Int>::from_data(TensorData::new(ids, [n, len]), &device);
+        let ids = Tensor::<2, Int>::from_data(TensorData::new(ids, [n, len]), device);
         let pos = self.positional_embedding.clone().narrow(0, 0, len);
         let mut x = embedding(self.token_embedding.clone(), ids) + pos.unsqueeze::<3>();
         for b in &self.blocks {
             x = b.forward(x);
         }
         let w = self.cfg.width;
-        let flat_idx: Vec<i64> = eot
-            .iter()
-            .enumerate()
-            .map(|(i, &p)| (i * len + p) as i64)
-            .collect();
-        let sel = Tensor::<1, Int>::from_data(TensorData::new(flat_idx, [n]), &device);
-        let x = x.reshape([n * len, w]).select(0, sel);
+        let x = x.narrow(1, len - 1, 1).reshape([n, w]);
         let x = self.ln_final.forward(x);
-        Ok(x.matmul(self.text_projection.clone()))
+        x.matmul(self.text_projection.clone())
     }
 }

@@ -296,14 +296,43 @@ impl<'a> Weights<'a> {
     }
 }
 
+/// Where a [`Loader`] takes its values from.
+pub(crate) enum Source<'w, 'a> {
+    /// A weights file.
+    File(&'w Weights<'a>),
+    /// Deterministic pseudo-random values of the right scale (benchmarks), recording every
+    /// requested key and shape.
+    Random(std::cell::RefCell<Vec<(String, Vec<usize>)>>),
+}
+
 /// Turns stored tensors into device tensors of the compute dtype.
 pub(crate) struct Loader<'w, 'a> {
-    pub(crate) weights: &'w Weights<'a>,
+    pub(crate) source: &'w Source<'w, 'a>,
     pub(crate) device: Device,
     pub(crate) dtype: DType,
 }
 
 impl Loader<'_, '_> {
+    /// The same source and device with another dtype.
+    pub(crate) fn with_dtype(&self, dtype: DType) -> Self {
+        Loader {
+            source: self.source,
+            device: self.device.clone(),
+            dtype,
+        }
+    }
+
+    /// Host values of a tensor with a required shape.
+    pub(crate) fn host(&self, key: &str, shape: &[usize]) -> Result<Vec<f32>> {
+        match self.source {
+            Source::File(w) => w.host_f32(key, shape),
+            Source::Random(rec) => {
+                rec.borrow_mut().push((key.to_string(), shape.to_vec()));
+                Ok(random_values(key, shape))
+            }
+        }
+    }
+
     /// A device tensor from host data.
     pub(crate) fn from_host<const D: usize>(&self, data: Vec<f32>, shape: [usize; D]) -> Tensor<D> {
         let data = TensorData::new(data, shape);
@@ -317,13 +346,13 @@ impl Loader<'_, '_> {
 
     /// Load a tensor with a required shape.
     pub(crate) fn tensor<const D: usize>(&self, key: &str, shape: [usize; D]) -> Result<Tensor<D>> {
-        let host = self.weights.host_f32(key, &shape)?;
+        let host = self.host(key, &shape)?;
         Ok(self.from_host(host, shape))
     }
 
     /// Load a PyTorch `Linear` weight `[out, in]` as `[in, out]`.
     pub(crate) fn linear_weight(&self, key: &str, out: usize, inp: usize) -> Result<Tensor<2>> {
-        let host = self.weights.host_f32(key, &[out, inp])?;
+        let host = self.host(key, &[out, inp])?;
         let mut t = vec![0f32; host.len()];
         for o in 0..out {
             for i in 0..inp {
@@ -332,4 +361,81 @@ impl Loader<'_, '_> {
         }
         Ok(self.from_host(t, [inp, out]))
     }
+}
+
+/// Deterministic values of a plausible scale for a key (seeded by the key name): BatchNorm
+/// statistics and norm gains near their usual values, other tensors `U(+-1/sqrt(fan_in))`.
+pub(crate) fn random_values(key: &str, shape: &[usize]) -> Vec<f32> {
+    let n: usize = shape.iter().product();
+    let mut state = key.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x1000_0000_01b3)
+    }) | 1;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
+    };
+    let last = key.rsplit('.').next().unwrap_or("");
+    let is_norm = key.contains("norm") || key.contains(".ln_") || key.contains(".bn");
+    let (center, half) = match last {
+        "running_var" => (1.0, 0.5),
+        "running_mean" => (0.0, 0.1),
+        "weight" if is_norm => (1.0, 0.1),
+        "bias" => (0.0, 0.02),
+        _ => {
+            let fan_in: usize = if shape.len() > 1 {
+                shape[1..].iter().product()
+            } else {
+                1
+            };
+            (0.0, 1.0 / (fan_in.max(1) as f32).sqrt())
+        }
+    };
+    (0..n).map(|_| center + half * next()).collect()
+}
+
+/// A safetensors image of the model of `cfg` with the pseudo-random weights of
+/// [`crate::Lseg::random`], stored as `dtype`, with the config in the metadata (benchmarks of
+/// load time and memory; nothing is downloaded).
+pub fn random_safetensors(cfg: &LsegConfig, dtype: crate::Precision) -> Result<Vec<u8>> {
+    let specs = crate::Lseg::tensor_specs(cfg)?;
+    let (st_dtype, bytes): (StDtype, Vec<Vec<u8>>) = {
+        let conv = |v: Vec<f32>| -> Vec<u8> {
+            match dtype {
+                crate::Precision::F32 => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+                crate::Precision::F16 => v
+                    .iter()
+                    .flat_map(|x| half::f16::from_f32(*x).to_le_bytes())
+                    .collect(),
+                crate::Precision::BF16 => v
+                    .iter()
+                    .flat_map(|x| half::bf16::from_f32(*x).to_le_bytes())
+                    .collect(),
+            }
+        };
+        let d = match dtype {
+            crate::Precision::F32 => StDtype::F32,
+            crate::Precision::F16 => StDtype::F16,
+            crate::Precision::BF16 => StDtype::BF16,
+        };
+        (
+            d,
+            specs
+                .iter()
+                .map(|(k, s)| conv(random_values(k, s)))
+                .collect(),
+        )
+    };
+    let views = specs
+        .iter()
+        .zip(&bytes)
+        .map(|((k, s), b)| {
+            safetensors::tensor::TensorView::new(st_dtype, s.clone(), b)
+                .map(|v| (k.clone(), v))
+                .map_err(|e| Error::InvalidWeights(e.to_string()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let meta = std::collections::HashMap::from([(CONFIG_METADATA_KEY.to_string(), cfg.to_json())]);
+    safetensors::serialize(views, Some(meta)).map_err(|e| Error::InvalidWeights(e.to_string()))
 }

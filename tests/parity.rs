@@ -137,3 +137,88 @@ fn tiny_vit16_block_parity() {
 fn tiny_vit16_dw_parity() {
     head_block_parity("tiny_vit16_dw");
 }
+
+#[test]
+fn label_batching_and_order_do_not_change_results() {
+    let bytes = merged(&["tiny_vit16", "tiny_vit16_block"]);
+    let model = load(
+        Err(&bytes),
+        "tiny_vit16_block",
+        lseg::Backend::default_cpu().unwrap(),
+    );
+    let labels = [
+        "a red car",
+        "dog",
+        "the quick brown fox jumps",
+        "sky",
+        "a",
+        "grass",
+    ];
+    let all = model.encode_labels(&labels).unwrap().to_vec();
+    let d = model.embed_dim();
+    for (i, l) in labels.iter().enumerate() {
+        let one = model.encode_labels(&[*l]).unwrap().to_vec();
+        let diff = one
+            .iter()
+            .zip(&all[i * d..(i + 1) * d])
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(diff < 1e-6, "label {l}: batched vs alone differ by {diff}");
+    }
+    // The head (with its spatial-regularisation blocks) is label-order equivariant.
+    let image = to_tensor::<4>(
+        &reference("tiny_vit16_block", "input.image"),
+        model.device(),
+    );
+    let fwd = model
+        .forward(image.clone(), &model.encode_labels(&labels).unwrap())
+        .unwrap();
+    let rev: Vec<&str> = labels.iter().rev().copied().collect();
+    let bwd = model
+        .forward(image, &model.encode_labels(&rev).unwrap())
+        .unwrap();
+    let n = labels.len();
+    let (f, shape) = to_vec(&fwd);
+    let (b, _) = to_vec(&bwd);
+    let plane = shape[2] * shape[3];
+    for i in 0..n {
+        let a = &f[i * plane..(i + 1) * plane];
+        let c = &b[(n - 1 - i) * plane..(n - i) * plane];
+        let diff = a
+            .iter()
+            .zip(c)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0f32, f32::max);
+        assert!(diff < 1e-5, "label {i}: permuted output differs by {diff}");
+    }
+}
+
+#[test]
+fn random_weights_model_has_the_loaded_shapes() {
+    let cfg = fixture_config("tiny_vit16");
+    let specs = Lseg::tensor_specs(&cfg).unwrap();
+    let w = lseg::weights::WeightFile::open(fixture("tiny_vit16.safetensors")).unwrap();
+    let w = w.parse().unwrap();
+    for (k, s) in &specs {
+        assert_eq!(w.shape(k).as_ref(), Some(s), "{k}");
+    }
+    // Unused tensors are never read: the final ViT norm and refinenet4's first unit.
+    assert!(
+        specs
+            .iter()
+            .all(|(k, _)| !k.starts_with("pretrained.model.norm."))
+    );
+    assert!(
+        specs
+            .iter()
+            .all(|(k, _)| !k.starts_with("scratch.refinenet4.resConfUnit1."))
+    );
+    let bytes = lseg::weights::random_safetensors(&cfg, lseg::Precision::F16).unwrap();
+    let m = Lseg::load_bytes(&bytes, &LoadOptions::default()).unwrap();
+    assert_eq!(m.config(), &cfg);
+    let labels = m.encode_labels(&["dog"]).unwrap();
+    let x = lseg::burn::tensor::Tensor::<4>::zeros([1, 3, 64, 96], m.device());
+    let out = m.forward(x, &labels).unwrap();
+    assert_eq!(out.dims(), [1, 1, 64, 96]);
+    assert!(to_vec(&out).0.iter().all(|v| v.is_finite()));
+}

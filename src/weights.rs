@@ -94,6 +94,10 @@ impl<'a> WeightFile<'a> {
             st,
             prefix,
             metadata: metadata.into_iter().collect(),
+            mmap: match &self.storage {
+                Storage::Mmap(m) => Some(m),
+                _ => None,
+            },
         })
     }
 }
@@ -103,6 +107,7 @@ pub struct Weights<'a> {
     st: SafeTensors<'a>,
     prefix: &'static str,
     metadata: BTreeMap<String, String>,
+    mmap: Option<&'a memmap2::Mmap>,
 }
 
 /// Summary of one stored tensor.
@@ -165,6 +170,23 @@ impl<'a> Weights<'a> {
             .count()
     }
 
+    /// Drop the mapped pages of a tensor that has been converted, so that the file's pages do
+    /// not add up in the resident set while the model loads (they stay in the page cache).
+    fn release(&self, data: &[u8]) {
+        let Some(mmap) = self.mmap else { return };
+        let base = mmap.as_ptr() as usize;
+        let page = 4096;
+        let start = (data.as_ptr() as usize - base).div_ceil(page) * page;
+        let end = (data.as_ptr() as usize - base + data.len()) / page * page;
+        if end > start {
+            // SAFETY: a read-only private file mapping: dropped pages are re-read from the file
+            // on the next access, so later reads (a second load) see the same bytes.
+            let _ = unsafe {
+                mmap.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
+            };
+        }
+    }
+
     /// Read any stored tensor as f32 with its shape (reference tensors in test fixtures, say).
     pub fn read_f32(&self, key: &str) -> Result<(Vec<f32>, Vec<usize>)> {
         let shape = self
@@ -207,6 +229,7 @@ impl<'a> Weights<'a> {
                 });
             }
         };
+        self.release(data);
         Ok(out)
     }
 

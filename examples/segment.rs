@@ -8,7 +8,9 @@ use lseg::{ImageView, LoadOptions, Lseg, Mode, PixelFormat};
 
 fn main() -> lseg::Result<()> {
     let mut args = std::env::args().skip(1);
-    let weights = args.next().expect("usage: segment WEIGHTS [options] [LABEL...]");
+    let weights = args
+        .next()
+        .expect("usage: segment WEIGHTS [options] [LABEL...]");
     let mut opts = LoadOptions::default();
     let (mut w, mut h, mut size) = (480usize, 480usize, 480usize);
     let mut labels = Vec::new();
@@ -24,13 +26,23 @@ fn main() -> lseg::Result<()> {
         }
     }
     if labels.is_empty() {
-        labels = ["dog", "grass", "other", "a red car", "sky"].map(String::from).to_vec();
+        labels = ["dog", "grass", "other", "a red car", "sky"]
+            .map(String::from)
+            .to_vec();
     }
     let t = std::time::Instant::now();
     let model = Lseg::load(&weights, &opts)?;
-    eprintln!("loaded {} on {} ({}) in {:.2?}", weights, model.backend(), model.precision(), t.elapsed());
+    eprintln!(
+        "loaded {} on {} ({}) in {:.2?}",
+        weights,
+        model.backend(),
+        model.precision(),
+        t.elapsed()
+    );
     let label_set = model.encode_labels(&labels)?;
-    let pixels: Vec<u8> = (0..w * h * 3).map(|i| ((i / 3) % w * 255 / w) as u8).collect();
+    let pixels: Vec<u8> = (0..w * h * 3)
+        .map(|i| ((i / 3) % w * 255 / w) as u8)
+        .collect();
     let image = ImageView::packed(&pixels, w, h, PixelFormat::Rgb8);
     let t = std::time::Instant::now();
     let seg = model.segment(&image, &label_set, &Mode::Single { size: Some(size) }, None)?;

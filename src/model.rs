@@ -304,4 +304,37 @@ impl Lseg {
         let pixels = self.embed(image)?;
         Ok(self.output(self.logits(pixels, labels)))
     }
+
+    /// Time the stages of one forward pass (developer tool): `(stage, seconds)` pairs.
+    #[doc(hidden)]
+    pub fn profile(&self, image: Tensor<4>, labels: &LabelSet) -> Result<Vec<(String, f64)>> {
+        use std::time::Instant;
+        fn sync<const D: usize>(t: &Tensor<D>) {
+            let _ = t.clone().narrow(0, 0, 1).into_data();
+        }
+        self.check_input(image.dims())?;
+        let mut out = Vec::new();
+        let t = Instant::now();
+        let x = image.to_device(&self.device).cast(self.precision.dtype());
+        let (hooks, grid) = self.vit.forward(x);
+        sync(&hooks[3]);
+        out.push(("vit".to_string(), t.elapsed().as_secs_f64()));
+        let t = Instant::now();
+        let taps = self.decoder.forward(hooks, grid);
+        sync(&taps.path_1);
+        out.push(("decoder".to_string(), t.elapsed().as_secs_f64()));
+        let t = Instant::now();
+        let px = self.head.embed(taps.path_1);
+        sync(&px);
+        out.push(("head1".to_string(), t.elapsed().as_secs_f64()));
+        let t = Instant::now();
+        let logits = self.logits(px, labels);
+        sync(&logits);
+        out.push(("logits".to_string(), t.elapsed().as_secs_f64()));
+        let t = Instant::now();
+        let o = self.output(logits);
+        sync(&o);
+        out.push(("output".to_string(), t.elapsed().as_secs_f64()));
+        Ok(out)
+    }
 }

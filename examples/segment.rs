@@ -3,8 +3,8 @@
 //! it the workload of the peak-memory measurement (`benches/run.sh`).
 //!
 //! `cargo run --release --example segment -- WEIGHTS [--backend flex|ndarray|tch|cuda:N]
-//!  [--dtype f32|f16|bf16] [--size N] [--width W --height H] [LABEL...]`
-use lseg::{ImageView, LoadOptions, Lseg, Mode, PixelFormat};
+//!  [--dtype f32|f16|bf16] [--size N] [--multiscale] [--width W --height H] [LABEL...]`
+use lseg::{ImageView, LoadOptions, Lseg, Mode, MultiScale, PixelFormat};
 
 fn main() -> lseg::Result<()> {
     let mut args = std::env::args().skip(1);
@@ -14,6 +14,7 @@ fn main() -> lseg::Result<()> {
     let mut opts = LoadOptions::default();
     let (mut w, mut h, mut size) = (480usize, 480usize, 480usize);
     let mut labels = Vec::new();
+    let mut multiscale = false;
     while let Some(a) = args.next() {
         let mut val = || args.next().expect("option value");
         match a.as_str() {
@@ -22,6 +23,7 @@ fn main() -> lseg::Result<()> {
             "--size" => size = val().parse().expect("--size N"),
             "--width" => w = val().parse().expect("--width W"),
             "--height" => h = val().parse().expect("--height H"),
+            "--multiscale" => multiscale = true,
             _ => labels.push(a),
         }
     }
@@ -45,7 +47,12 @@ fn main() -> lseg::Result<()> {
         .collect();
     let image = ImageView::packed(&pixels, w, h, PixelFormat::Rgb8);
     let t = std::time::Instant::now();
-    let seg = model.segment(&image, &label_set, &Mode::Single { size: Some(size) }, None)?;
+    let mode = if multiscale {
+        Mode::MultiScale(MultiScale::default())
+    } else {
+        Mode::Single { size: Some(size) }
+    };
+    let seg = model.segment(&image, &label_set, &mode, None)?;
     let map = seg.label_map();
     eprintln!("segmented {w}x{h} in {:.2?}", t.elapsed());
     for (i, l) in labels.iter().enumerate() {

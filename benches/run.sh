@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Runs every benchmark of the README's performance section on this machine, in one go:
+#   bash benches/run.sh            (about 40 minutes on 2 cores)
+# 1. criterion benches (benches/lseg.rs): load, text encoding, pixel embeddings, single-scale
+#    segment, per backend and precision, full-size models with random weights;
+# 2. the PyTorch eager baseline (benches/pytorch_baseline.py, torch==2.9.0, 2 threads) in a venv
+#    under ~/.cache/lseg;
+# 3. multi-scale segment of a 360x480 image and peak RSS of load + one segment
+#    (/usr/bin/time -v on examples/segment.rs).
+# Results go to target/bench-results/. Environment knobs: see benches/lseg.rs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=target/bench-results
+mkdir -p "$out"
+LIBTORCH="$(bash .ci/install-libtorch.sh)"; export LIBTORCH
+cache="${LSEG_CACHE:-$HOME/.cache/lseg}"
+cargo build --release --features tch --examples
+w="$cache/bench-weights"; mkdir -p "$w"
+for p in f32 f16 bf16; do
+  [ -f "$w/vitl16.$p.safetensors" ] || target/release/examples/random_weights vitl16 $p "$w/vitl16.$p.safetensors"
+done
+
+echo "== criterion"
+LSEG_BENCH_BACKENDS="${LSEG_BENCH_BACKENDS:-flex,ndarray,tch}" LSEG_BENCH_PRECISIONS="${LSEG_BENCH_PRECISIONS:-f32,bf16}" \
+  cargo bench --features tch --bench lseg -- --noplot 2>&1 | tee "$out/criterion.txt" | grep -E "^vit|time:"
+
+echo "== PyTorch baseline"
+py="$cache/torchenv/bin/python"
+if [ ! -x "$py" ]; then
+  python3 -m venv "$cache/torchenv"
+  "$cache/torchenv/bin/pip" install -q torch==2.9.0 numpy safetensors
+fi
+"$py" benches/pytorch_baseline.py --check tests/fixtures/tiny_vit16.safetensors
+"$py" benches/pytorch_baseline.py --bench --models vitl16,vitb32 --multiscale | tee "$out/pytorch_f32.json"
+"$py" benches/pytorch_baseline.py --bench --models vitl16 --dtype bf16 --reps 3 | tee "$out/pytorch_bf16.json"
+
+echo "== multi-scale and peak memory (load + one segment)"
+{
+for cfg in "flex f32 f32" "tch f32 f32" "ndarray f32 f32" "flex f16 f16" "tch bf16 bf16" "tch f32 bf16"; do
+  set -- $cfg
+  for mode in single multiscale; do
+    extra=""; [ $mode = multiscale ] && extra="--multiscale --width 480 --height 360"
+    [ $mode = multiscale ] && [ $1 = ndarray ] && continue
+    /usr/bin/time -v target/release/examples/segment "$w/vitl16.$3.safetensors" --backend $1 --dtype $2 $extra \
+      2> "$out/time.$1.$2.$3.$mode.txt" >/dev/null
+    printf '%-8s compute=%-5s file=%-5s %-11s %s %s peak_rss_kb=%s\n' $1 $2 $3 $mode \
+      "$(grep -o 'loaded.*in [0-9.]*[a-z]*' "$out/time.$1.$2.$3.$mode.txt" | sed 's/.* in /load=/')" \
+      "$(grep -o 'segmented.*in [0-9.]*[a-z]*' "$out/time.$1.$2.$3.$mode.txt" | sed 's/.* in /segment=/')" \
+      "$(grep 'Maximum resident' "$out/time.$1.$2.$3.$mode.txt" | awk '{print $NF}')"
+  done
+done
+} | tee "$out/memory.txt"

@@ -16,7 +16,9 @@ fn main() -> lseg::Result<()> {
     let s: usize = a.get(3).and_then(|v| v.parse().ok()).unwrap_or(480);
     lseg::set_num_threads(2);
     let model = Lseg::random(&cfg, &opts)?;
-    let x: Vec<f32> = (0..3 * s * s).map(|i| ((i % 97) as f32 / 48.5) - 1.0).collect();
+    let x: Vec<f32> = (0..3 * s * s)
+        .map(|i| ((i % 97) as f32 / 48.5) - 1.0)
+        .collect();
     let x = Tensor::<4>::from_data(TensorData::new(x, [1, 3, s, s]), model.device());
     let labels = model.encode_labels(&["dog", "grass", "other", "a red car", "sky"])?;
     for round in 0..2 {

@@ -63,17 +63,26 @@ impl Head {
     }
 
     /// Logits `[B, N, h, w]` = (1/0.07 * normalise(pixels)) . normalise(text), in float32.
-    /// `text` must already be L2-normalised, `[N, out_dim]`.
+    /// `text` must already be L2-normalised, `[N, out_dim]`. The pixel norms are computed in
+    /// chunks and applied to the small `[B, N, h*w]` product, so no normalised copy of the
+    /// `[B, 512, h, w]` embeddings is ever materialised.
     pub fn logits(&self, pixels: Tensor<4>, text: Tensor<2>) -> Tensor<4> {
         let [b, c, h, w] = pixels.dims();
-        let pixels = l2_normalize(pixels.cast(DType::F32), 1) * LOGIT_SCALE;
+        let hw = h * w;
+        let flat = pixels.cast(DType::F32).reshape([b, c, hw]);
         let text = text.cast(DType::F32);
         let n = text.dims()[0];
-        let flat = pixels.reshape([b, c, h * w]);
-        text.unsqueeze::<3>()
-            .expand([b, n, c])
-            .matmul(flat)
-            .reshape([b, n, h, w])
+        let dots = text.unsqueeze::<3>().matmul(flat.clone());
+        const CHUNK: usize = 8192;
+        let norms: Vec<Tensor<3>> = (0..hw)
+            .step_by(CHUNK)
+            .map(|s| {
+                let len = CHUNK.min(hw - s);
+                flat.clone().narrow(2, s, len).square().sum_dim(1).sqrt()
+            })
+            .collect();
+        let norms = Tensor::cat(norms, 2);
+        ((dots / norms) * LOGIT_SCALE).reshape([b, n, h, w])
     }
 
     fn act(&self, x: Tensor<4>) -> Tensor<4> {

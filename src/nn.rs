@@ -111,6 +111,8 @@ pub(crate) struct Conv2d {
     w: Tensor<4>,
     b: Option<Tensor<1>>,
     opts: ConvOptions<2>,
+    /// 1x1 stride-1 convolutions run as one matmul over channels: `[out, in]`.
+    pointwise: Option<Tensor<2>>,
 }
 
 /// Geometry of a square convolution.
@@ -137,15 +139,24 @@ impl ConvSpec {
 
 impl Conv2d {
     pub(crate) fn load(l: &Loader, key: &str, s: ConvSpec, bias: bool) -> Result<Self> {
-        Ok(Self {
-            w: l.tensor(&format!("{key}.weight"), [s.out, s.inp, s.k, s.k])?,
-            b: if bias {
-                Some(l.tensor(&format!("{key}.bias"), [s.out])?)
-            } else {
-                None
-            },
+        let w = l.tensor(&format!("{key}.weight"), [s.out, s.inp, s.k, s.k])?;
+        let b = if bias {
+            Some(l.tensor(&format!("{key}.bias"), [s.out])?)
+        } else {
+            None
+        };
+        Ok(Self::new(w, b, s))
+    }
+
+    fn new(w: Tensor<4>, b: Option<Tensor<1>>, s: ConvSpec) -> Self {
+        let pointwise =
+            (s.k == 1 && s.stride == 1 && s.pad == 0).then(|| w.clone().reshape([s.out, s.inp]));
+        Self {
+            w,
+            b,
             opts: Self::opts(s),
-        })
+            pointwise,
+        }
     }
 
     fn opts(s: ConvSpec) -> ConvOptions<2> {
@@ -173,15 +184,27 @@ impl Conv2d {
             }
             b[o] = (beta[o] as f64 - mean[o] as f64 * scale) as f32;
         }
-        Ok(Self {
-            w: l.from_host(w, shape),
-            b: Some(l.from_host(b, [s.out])),
-            opts: Self::opts(s),
-        })
+        Ok(Self::new(
+            l.from_host(w, shape),
+            Some(l.from_host(b, [s.out])),
+            s,
+        ))
     }
 
     pub(crate) fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        conv2d(x, self.w.clone(), self.b.clone(), self.opts.clone())
+        match &self.pointwise {
+            Some(w) => {
+                let [b, c, h, wd] = x.dims();
+                let out = w.dims()[0];
+                let y = w.clone().unsqueeze::<3>().matmul(x.reshape([b, c, h * wd]));
+                let y = match &self.b {
+                    Some(bias) => y + bias.clone().reshape([1, out, 1]),
+                    None => y,
+                };
+                y.reshape([b, out, h, wd])
+            }
+            None => conv2d(x, self.w.clone(), self.b.clone(), self.opts.clone()),
+        }
     }
 }
 

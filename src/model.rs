@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use burn::tensor::{DType, Device, Tensor};
+use burn::tensor::{Device, Tensor};
 
 use crate::backend::{Backend, Precision};
 use crate::config::LsegConfig;
@@ -161,10 +161,10 @@ impl Lseg {
             device: device.clone(),
             dtype: opts.precision.dtype(),
         };
-        // The text tower is small and runs once per label set: keep it in float32.
-        let l32 = l.with_dtype(DType::F32);
+        // The text tower keeps its weights in the model's precision (memory) but always
+        // computes in float32 (it runs once per label set; exact on the stored weights).
         Ok(Self {
-            text: TextEncoder::load(&l32, &cfg.text)?,
+            text: TextEncoder::load(&l, &cfg.text)?,
             vit: Vit::load(&l, &cfg.vit, cfg.hooks)?,
             decoder: Decoder::load(&l, &cfg)?,
             head: Head::load(&l, &cfg)?,

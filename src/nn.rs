@@ -7,6 +7,15 @@ use burn::tensor::ops::{AttentionModuleOptions, ConvOptions, ConvTransposeOption
 use crate::error::Result;
 use crate::weights::Loader;
 
+/// `t` in dtype `dt` (a cheap clone when it already is).
+pub(crate) fn like<const D: usize>(t: &Tensor<D>, dt: burn::tensor::DType) -> Tensor<D> {
+    if t.dtype() == dt {
+        t.clone()
+    } else {
+        t.clone().cast(dt)
+    }
+}
+
 /// `nn.Linear`, weight stored as `[in, out]`.
 #[derive(Debug, Clone)]
 pub(crate) struct Linear {
@@ -40,8 +49,11 @@ impl Linear {
         })
     }
 
+    /// Weights held in another dtype than `x` (half-precision storage of the text tower) are
+    /// cast for the call: the computation runs in the dtype of `x`.
     pub(crate) fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
-        linear(x, self.w.clone(), self.b.clone())
+        let dt = x.dtype();
+        linear(x, like(&self.w, dt), self.b.as_ref().map(|b| like(b, dt)))
     }
 }
 
@@ -101,7 +113,8 @@ impl LayerNorm {
     }
 
     pub(crate) fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
-        layer_norm(x, self.g.clone(), Some(self.b.clone()), self.eps)
+        let dt = x.dtype();
+        layer_norm(x, like(&self.g, dt), Some(like(&self.b, dt)), self.eps)
     }
 }
 

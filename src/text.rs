@@ -5,11 +5,11 @@
 
 use burn::tensor::activation::sigmoid;
 use burn::tensor::module::embedding;
-use burn::tensor::{Int, Tensor, TensorData};
+use burn::tensor::{DType, Int, Tensor, TensorData};
 
 use crate::config::TextConfig;
 use crate::error::{Error, Result};
-use crate::nn::{LayerNorm, Linear, SelfAttention};
+use crate::nn::{LayerNorm, Linear, SelfAttention, like};
 use crate::weights::Loader;
 
 const P: &str = "clip_pretrained";
@@ -160,13 +160,15 @@ impl TextEncoder {
         }
         let ids = Tensor::<2, Int>::from_data(TensorData::new(ids, [n, len]), device);
         let pos = self.positional_embedding.clone().narrow(0, 0, len);
-        let mut x = embedding(self.token_embedding.clone(), ids) + pos.unsqueeze::<3>();
+        // The tower computes in float32 whatever dtype its weights are stored in.
+        let mut x = embedding(self.token_embedding.clone(), ids).cast(DType::F32)
+            + pos.cast(DType::F32).unsqueeze::<3>();
         for b in &self.blocks {
             x = b.forward(x);
         }
         let w = self.cfg.width;
         let x = x.narrow(1, len - 1, 1).reshape([n, w]);
         let x = self.ln_final.forward(x);
-        x.matmul(self.text_projection.clone())
+        x.matmul(like(&self.text_projection, DType::F32))
     }
 }

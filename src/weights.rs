@@ -152,19 +152,6 @@ impl<'a> Weights<'a> {
             .map(|v| v.shape().to_vec())
     }
 
-    fn has(&self, key: &str) -> bool {
-        self.shape(key).is_some()
-    }
-
-    fn count_indexed(&self, prefix: &str) -> usize {
-        (0..)
-            .take_while(|i| {
-                let p = format!("{}{prefix}{i}.", self.prefix);
-                self.st.names().iter().any(|n| n.starts_with(&p))
-            })
-            .count()
-    }
-
     /// Read any stored tensor as f32 with its shape (reference tensors in test fixtures, say).
     pub fn read_f32(&self, key: &str) -> Result<(Vec<f32>, Vec<usize>)> {
         let shape = self
@@ -216,84 +203,109 @@ impl<'a> Weights<'a> {
         if let Some(json) = self.metadata.get(CONFIG_METADATA_KEY) {
             return LsegConfig::from_json(json);
         }
-        let need = |key: &str| {
-            self.shape(key)
-                .ok_or_else(|| Error::MissingTensor { key: key.into() })
-        };
-        let pe = need("pretrained.model.patch_embed.proj.weight")?;
-        if pe.len() != 4 {
+        let shapes: BTreeMap<String, Vec<usize>> = self
+            .st
+            .tensors()
+            .into_iter()
+            .filter_map(|(name, view)| {
+                let key = name.strip_prefix(self.prefix)?;
+                Some((key.to_string(), view.shape().to_vec()))
+            })
+            .collect();
+        infer_config_from_shapes(&shapes)
+    }
+}
+
+/// Infer the configuration from tensor shapes keyed by official name (no `net.` prefix), as
+/// [`Weights::infer_config`] does for a file without stored configuration.
+pub fn infer_config_from_shapes(shapes: &BTreeMap<String, Vec<usize>>) -> Result<LsegConfig> {
+    let shape = |key: &str| shapes.get(key).cloned();
+    let has = |key: &str| shapes.contains_key(key);
+    let count_indexed = |prefix: &str| {
+        (0..)
+            .take_while(|i| {
+                let p = format!("{prefix}{i}.");
+                shapes
+                    .range(p.clone()..)
+                    .next()
+                    .is_some_and(|(k, _)| k.starts_with(&p))
+            })
+            .count()
+    };
+    let need = |key: &str| shape(key).ok_or_else(|| Error::MissingTensor { key: key.into() });
+    let pe = need("pretrained.model.patch_embed.proj.weight")?;
+    if pe.len() != 4 {
+        return Err(Error::Config(format!(
+            "patch_embed.proj.weight has shape {pe:?}"
+        )));
+    }
+    let (embed_dim, patch_size) = (pe[0], pe[2]);
+    let depth = count_indexed("pretrained.model.blocks.");
+    let mlp_dim = need("pretrained.model.blocks.0.mlp.fc1.weight")?[0];
+    let pos = need("pretrained.model.pos_embed")?;
+    let pos_grid = ((pos[1].saturating_sub(1)) as f64).sqrt() as usize;
+    let hooks = match (patch_size, depth) {
+        (16, 24) => [5, 11, 17, 23],
+        (32, 12) => [2, 5, 8, 11],
+        _ => {
             return Err(Error::Config(format!(
-                "patch_embed.proj.weight has shape {pe:?}"
+                "cannot infer the hook blocks of a patch-{patch_size} ViT with {depth} blocks; \
+                 pass an explicit configuration"
             )));
         }
-        let (embed_dim, patch_size) = (pe[0], pe[2]);
-        let depth = self.count_indexed("pretrained.model.blocks.");
-        let mlp_dim = need("pretrained.model.blocks.0.mlp.fc1.weight")?[0];
-        let pos = need("pretrained.model.pos_embed")?;
-        let pos_grid = ((pos[1].saturating_sub(1)) as f64).sqrt() as usize;
-        let hooks = match (patch_size, depth) {
-            (16, 24) => [5, 11, 17, 23],
-            (32, 12) => [2, 5, 8, 11],
-            _ => {
-                return Err(Error::Config(format!(
-                    "cannot infer the hook blocks of a patch-{patch_size} ViT with {depth} blocks; \
-                     pass an explicit configuration"
-                )));
-            }
-        };
-        let readout = if self.has("pretrained.act_postprocess1.0.project.0.weight") {
-            Readout::Project
-        } else {
-            return Err(Error::Config(
-                "no readout projection in the weights: readout `ignore` and `add` cannot be told \
-                 apart; pass an explicit configuration"
-                    .into(),
-            ));
-        };
-        if self.has("scratch.head_block.depthwise.depthwise.weight") {
-            return Err(Error::Config(
-                "the weights have spatial-regularisation blocks (arch_option 1 or 2), whose kind, \
-                 depth and activation are not stored; pass an explicit configuration"
-                    .into(),
-            ));
-        }
-        let mut reassemble = [0; 4];
-        for (i, r) in reassemble.iter_mut().enumerate() {
-            *r = need(&format!("pretrained.act_postprocess{}.3.weight", i + 1))?[0];
-        }
-        let width = need("clip_pretrained.ln_final.weight")?[0];
-        let text = TextConfig {
-            width,
-            heads: (width / 64).max(1),
-            layers: self.count_indexed("clip_pretrained.transformer.resblocks."),
-            context_length: need("clip_pretrained.positional_embedding")?[0],
-            vocab_size: need("clip_pretrained.token_embedding.weight")?[0],
-            embed_dim: need("clip_pretrained.text_projection")?[1],
-            layer_norm_eps: 1e-5,
-        };
-        let cfg = LsegConfig {
-            vit: VitConfig {
-                patch_size,
-                embed_dim,
-                depth,
-                num_heads: (embed_dim / 64).max(1),
-                mlp_dim,
-                pos_grid,
-                layer_norm_eps: 1e-6,
-            },
-            hooks,
-            readout,
-            reassemble,
-            features: need("scratch.layer1_rn.weight")?[0],
-            out_dim: need("scratch.head1.weight")?[0],
-            text,
-            head_block: HeadBlock::None,
-            block_depth: 0,
-            activation: Activation::Lrelu,
-        };
-        cfg.validate()?;
-        Ok(cfg)
+    };
+    let readout = if has("pretrained.act_postprocess1.0.project.0.weight") {
+        Readout::Project
+    } else {
+        return Err(Error::Config(
+            "no readout projection in the weights: readout `ignore` and `add` cannot be told \
+             apart; pass an explicit configuration"
+                .into(),
+        ));
+    };
+    if has("scratch.head_block.depthwise.depthwise.weight") {
+        return Err(Error::Config(
+            "the weights have spatial-regularisation blocks (arch_option 1 or 2), whose kind, \
+             depth and activation are not stored; pass an explicit configuration"
+                .into(),
+        ));
     }
+    let mut reassemble = [0; 4];
+    for (i, r) in reassemble.iter_mut().enumerate() {
+        *r = need(&format!("pretrained.act_postprocess{}.3.weight", i + 1))?[0];
+    }
+    let width = need("clip_pretrained.ln_final.weight")?[0];
+    let text = TextConfig {
+        width,
+        heads: (width / 64).max(1),
+        layers: count_indexed("clip_pretrained.transformer.resblocks."),
+        context_length: need("clip_pretrained.positional_embedding")?[0],
+        vocab_size: need("clip_pretrained.token_embedding.weight")?[0],
+        embed_dim: need("clip_pretrained.text_projection")?[1],
+        layer_norm_eps: 1e-5,
+    };
+    let cfg = LsegConfig {
+        vit: VitConfig {
+            patch_size,
+            embed_dim,
+            depth,
+            num_heads: (embed_dim / 64).max(1),
+            mlp_dim,
+            pos_grid,
+            layer_norm_eps: 1e-6,
+        },
+        hooks,
+        readout,
+        reassemble,
+        features: need("scratch.layer1_rn.weight")?[0],
+        out_dim: need("scratch.head1.weight")?[0],
+        text,
+        head_block: HeadBlock::None,
+        block_depth: 0,
+        activation: Activation::Lrelu,
+    };
+    cfg.validate()?;
+    Ok(cfg)
 }
 
 /// Turns stored tensors into device tensors of the compute dtype.

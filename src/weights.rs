@@ -317,6 +317,7 @@ pub(crate) struct Loader<'w, 'a> {
 
 impl Loader<'_, '_> {
     /// A device tensor from host data.
+    #[allow(clippy::wrong_self_convention)]
     pub(crate) fn from_host<const D: usize>(&self, data: Vec<f32>, shape: [usize; D]) -> Tensor<D> {
         let data = TensorData::new(data, shape);
         let t = Tensor::<D>::from_data(data, (&self.device, DType::F32));

@@ -28,7 +28,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    Segment(segment::Args),
+    Segment(Box<segment::Args>),
     Convert(convert::Args),
     Info(info::Args),
 }

@@ -34,7 +34,7 @@ pub fn colour(i: usize) -> [u8; 3] {
     }
     // Golden-angle hues, alternating brightness.
     let h = (i as f32 * 0.618_034).fract() * 6.0;
-    let v = if i % 2 == 0 { 0.95 } else { 0.7 };
+    let v = if i.is_multiple_of(2) { 0.95 } else { 0.7 };
     let c = 0.75 * v; // saturation 0.75
     let x = c * (1.0 - ((h % 2.0) - 1.0).abs());
     let (r, g, b) = match h as u32 {
@@ -68,23 +68,24 @@ pub fn overlay(
 ) -> RgbImage {
     let mut out = image.clone();
     for (p, &l) in out.pixels_mut().zip(map) {
-        let c = colour(l as usize);
-        for k in 0..3 {
-            p.0[k] = (p.0[k] as f32 * (1.0 - alpha) + c[k] as f32 * alpha).round() as u8;
-        }
+        blend(&mut p.0, colour(l as usize), alpha);
     }
     draw_legend(&mut out, labels, shares);
     out
+}
+
+/// `p = (1 - a) p + a c`.
+fn blend(p: &mut [u8; 3], c: [u8; 3], a: f32) {
+    for (v, c) in p.iter_mut().zip(c) {
+        *v = (*v as f32 * (1.0 - a) + c as f32 * a).round() as u8;
+    }
 }
 
 fn blend_rect(img: &mut RgbImage, x0: u32, y0: u32, w: u32, h: u32, c: [u8; 3], a: f32) {
     let (iw, ih) = img.dimensions();
     for y in y0..(y0 + h).min(ih) {
         for x in x0..(x0 + w).min(iw) {
-            let p = img.get_pixel_mut(x, y);
-            for k in 0..3 {
-                p.0[k] = (p.0[k] as f32 * (1.0 - a) + c[k] as f32 * a).round() as u8;
-            }
+            blend(&mut img.get_pixel_mut(x, y).0, c, a);
         }
     }
 }

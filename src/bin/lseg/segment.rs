@@ -219,7 +219,7 @@ fn mode(args: &Args) -> Result<Mode, Failure> {
             size: args.size.get(),
         },
         ModeArg::Multiscale => {
-            if args.crop_size == 0 || args.crop_size % 32 != 0 {
+            if args.crop_size == 0 || !args.crop_size.is_multiple_of(32) {
                 return Err(Failure(format!(
                     "--crop-size must be a positive multiple of 32, got {}",
                     args.crop_size

@@ -1,6 +1,7 @@
 //! `lseg convert`: official Lightning checkpoint (`demo_e200.ckpt`) to safetensors.
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use lseg::weights::{CONFIG_METADATA_KEY, LIGHTNING_PREFIX, SKIPPED_PREFIXES};
@@ -131,29 +132,33 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     safetensors::serialize_to_file(views, Some(metadata), &args.output)
         .map_err(|e| Failure(format!("cannot write {}: {e}", args.output.display())))?;
 
+    let mut o = String::new();
     let size = std::fs::metadata(&args.output)
         .map(|m| m.len())
         .unwrap_or(0);
-    println!(
+    writeln!(
+        o,
         "wrote {} ({:.1} MB): {} tensors, {} parameters, {}",
         args.output.display(),
         size as f64 / 1e6,
         keep.len(),
         params,
         args.dtype
-    );
-    println!("config ({how}): {}", variant_name(&cfg));
+    )?;
+    writeln!(o, "config ({how}): {}", variant_name(&cfg))?;
     let dropped: Vec<String> = dropped.iter().map(|(k, n)| format!("{k} ({n})")).collect();
-    println!(
+    writeln!(
+        o,
         "read {n_total} state-dict tensors; dropped: {}",
         if dropped.is_empty() {
             "none".to_string()
         } else {
             dropped.join(", ")
         }
-    );
+    )?;
     if !ckpt.top_level.is_empty() {
-        println!(
+        writeln!(
+            o,
             "ignored checkpoint entries: {}",
             ckpt.top_level
                 .iter()
@@ -161,7 +166,8 @@ pub fn run(args: &Args) -> Result<(), Failure> {
                 .cloned()
                 .collect::<Vec<_>>()
                 .join(", ")
-        );
+        )?;
     }
+    crate::emit(&o);
     Ok(())
 }

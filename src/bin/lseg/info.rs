@@ -1,6 +1,7 @@
 //! `lseg info`: what a weights file holds.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use lseg::weights::{CONFIG_METADATA_KEY, WeightFile};
@@ -39,6 +40,7 @@ fn group(key: &str) -> &'static str {
 }
 
 pub fn run(args: &Args) -> Result<(), Failure> {
+    let mut o = String::new();
     let file = WeightFile::open(&args.weights)?;
     let w = file.parse()?;
     let size = std::fs::metadata(&args.weights)
@@ -56,11 +58,12 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         d.0 += 1;
         d.1 += n;
     }
-    println!(
+    writeln!(
+        o,
         "file:       {} ({:.1} MB)",
         args.weights.display(),
         size as f64 / 1e6
-    );
+    )?;
     let config = match &args.config {
         Some(c) => parse_config(c).map(|c| (c, "given")),
         None => w
@@ -77,10 +80,11 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     };
     match &config {
         Ok((cfg, how)) => {
-            println!("variant:    {}", variant_name(cfg));
-            println!("config:     {how}");
+            writeln!(o, "variant:    {}", variant_name(cfg))?;
+            writeln!(o, "config:     {how}")?;
             let v = &cfg.vit;
-            println!(
+            writeln!(
+                o,
                 "  image:    ViT patch {}, width {}, depth {}, {} heads, MLP {}, pos grid {}x{}, hooks {:?}",
                 v.patch_size,
                 v.embed_dim,
@@ -90,36 +94,40 @@ pub fn run(args: &Args) -> Result<(), Failure> {
                 v.pos_grid,
                 v.pos_grid,
                 cfg.hooks
-            );
-            println!(
+            )?;
+            writeln!(
+                o,
                 "  decoder:  readout {:?}, reassemble {:?}, features {}, pixel embedding {}",
                 cfg.readout, cfg.reassemble, cfg.features, cfg.out_dim
-            );
+            )?;
             let t = &cfg.text;
-            println!(
+            writeln!(
+                o,
                 "  text:     CLIP width {}, {} layers, {} heads, context {}, vocab {}, embedding {}",
                 t.width, t.layers, t.heads, t.context_length, t.vocab_size, t.embed_dim
-            );
-            println!(
+            )?;
+            writeln!(
+                o,
                 "  head:     {:?}, block depth {}, activation {:?}",
                 cfg.head_block, cfg.block_depth, cfg.activation
-            );
-            println!("  json:     {}", cfg.to_json());
+            )?;
+            writeln!(o, "  json:     {}", cfg.to_json())?;
         }
-        Err(e) => println!("config:     unknown ({})", e.0),
+        Err(e) => writeln!(o, "config:     unknown ({})", e.0)?,
     }
     let total: usize = groups.values().map(|g| g.1).sum();
-    println!(
+    writeln!(
+        o,
         "parameters: {} in {} tensors",
         fmt_count(total),
         tensors.len()
-    );
+    )?;
     for (g, (n, p)) in &groups {
-        println!("  {g:<26} {:>12}  ({n} tensors)", fmt_count(*p));
+        writeln!(o, "  {g:<26} {:>12}  ({n} tensors)", fmt_count(*p))?;
     }
-    println!("dtypes:");
+    writeln!(o, "dtypes:")?;
     for (d, (n, p)) in &dtypes {
-        println!("  {d:<26} {:>12}  ({n} tensors)", fmt_count(*p));
+        writeln!(o, "  {d:<26} {:>12}  ({n} tensors)", fmt_count(*p))?;
     }
     let extra: Vec<String> = w
         .metadata()
@@ -128,14 +136,15 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
     if !extra.is_empty() {
-        println!("metadata:   {}", extra.join(", "));
+        writeln!(o, "metadata:   {}", extra.join(", "))?;
     }
     if args.tensors {
-        println!("tensors:");
+        writeln!(o, "tensors:")?;
         for t in &tensors {
-            println!("  {} {} {:?}", t.key, t.dtype, t.shape);
+            writeln!(o, "  {} {} {:?}", t.key, t.dtype, t.shape)?;
         }
     }
+    crate::emit(&o);
     Ok(())
 }
 

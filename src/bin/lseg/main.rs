@@ -73,6 +73,12 @@ pub fn variant_name(cfg: &LsegConfig) -> String {
     }
 }
 
+/// Print to stdout; a closed stdout (`| head`) is not an error of the command.
+pub fn emit(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
 /// Create the parent directory of a file.
 pub fn create_parent(path: &Path) -> Result<(), Failure> {
     match path.parent().filter(|d| !d.as_os_str().is_empty()) {

@@ -90,7 +90,7 @@ impl Checkpoint {
         })?;
         let pkl = zip
             .file_names()
-            .find(|n| n.ends_with("/data.pkl") && n.matches('/').count() == 1)
+            .find(|n| *n == "data.pkl" || (n.ends_with("/data.pkl") && n.matches('/').count() == 1))
             .map(str::to_string)
             .ok_or_else(|| Failure(format!("{name}: no data.pkl in the archive")))?;
         let prefix = pkl.trim_end_matches("data.pkl").to_string();

@@ -206,13 +206,13 @@ impl LsegConfig {
                 v.patch_size
             ));
         }
-        if v.num_heads == 0 || v.embed_dim % v.num_heads != 0 {
+        if v.num_heads == 0 || !v.embed_dim.is_multiple_of(v.num_heads) {
             return bad(format!(
                 "vit.embed_dim {} is not divisible by vit.num_heads {}",
                 v.embed_dim, v.num_heads
             ));
         }
-        if self.text.heads == 0 || self.text.width % self.text.heads != 0 {
+        if self.text.heads == 0 || !self.text.width.is_multiple_of(self.text.heads) {
             return bad(format!(
                 "text.width {} is not divisible by text.heads {}",
                 self.text.width, self.text.heads

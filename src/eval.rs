@@ -287,7 +287,7 @@ impl Lseg {
                         ms.crop_size
                     )));
                 }
-                if ms.scales.is_empty() || ms.scales.iter().any(|s| !(*s > 0.0)) {
+                if ms.scales.is_empty() || ms.scales.iter().any(|s| s.is_nan() || *s <= 0.0) {
                     return Err(Error::InvalidInput("scales must be positive".into()));
                 }
                 let n = labels.len();

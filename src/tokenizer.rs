@@ -241,14 +241,14 @@ fn fix_mojibake(text: &str) -> Cow<'_, str> {
     let mut run: Vec<u8> = Vec::new();
     let mut run_str = String::new();
     let flush = |run: &mut Vec<u8>, run_str: &mut String, out: &mut String, changed: &mut bool| {
-        if run.len() >= 2 {
-            if let Ok(s) = std::str::from_utf8(run) {
-                out.push_str(s);
-                *changed = true;
-                run.clear();
-                run_str.clear();
-                return;
-            }
+        if run.len() >= 2
+            && let Ok(s) = std::str::from_utf8(run)
+        {
+            out.push_str(s);
+            *changed = true;
+            run.clear();
+            run_str.clear();
+            return;
         }
         out.push_str(run_str);
         run.clear();

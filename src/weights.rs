@@ -250,7 +250,10 @@ pub fn infer_config_from_shapes(shapes: &BTreeMap<String, Vec<usize>>) -> Result
         (0..)
             .take_while(|i| {
                 let p = format!("{prefix}{i}.");
-                shapes.keys().any(|k| k.starts_with(&p))
+                shapes
+                    .range(p.clone()..)
+                    .next()
+                    .is_some_and(|(k, _)| k.starts_with(&p))
             })
             .count()
     };
@@ -367,6 +370,7 @@ impl Loader<'_, '_> {
     }
 
     /// A device tensor from host data.
+    #[allow(clippy::wrong_self_convention)]
     pub(crate) fn from_host<const D: usize>(&self, data: Vec<f32>, shape: [usize; D]) -> Tensor<D> {
         let data = TensorData::new(data, shape);
         let t = Tensor::<D>::from_data(data, (&self.device, DType::F32));

@@ -6,7 +6,8 @@
 //!
 //! Environment: `LSEG_BENCH_BACKENDS` (default: every backend compiled in, e.g. `flex,tch`),
 //! `LSEG_BENCH_MODELS` (default `vitl16,vitb32`), `LSEG_BENCH_PRECISIONS` (default `f32`,
-//! e.g. `f32,bf16`), `LSEG_BENCH_THREADS` (default 2).
+//! e.g. `f32,bf16`; flex half precisions only with `LSEG_BENCH_FLEX_HALF=1`), `LSEG_BENCH_THREADS`
+//! (default 2), `LSEG_BENCH_MULTISCALE=1` (adds the multi-scale segment).
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -73,7 +74,12 @@ fn bench(c: &mut Criterion) {
         for backend in backends() {
             for p in &precisions {
                 let precision: Precision = p.parse().unwrap();
-                if !backend.supports(precision) {
+                // flex computes f16/bf16 without native CPU instructions (slower than f32):
+                // measured only on request.
+                let flex_half = backend == Backend::Flex && precision != Precision::F32;
+                if !backend.supports(precision)
+                    || (flex_half && std::env::var("LSEG_BENCH_FLEX_HALF").is_err())
+                {
                     continue;
                 }
                 let opts = LoadOptions {

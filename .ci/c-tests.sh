@@ -89,12 +89,11 @@ done
 # differ from the native run that wrote the references: compare floats with a tolerance
 # there (the native runs above compare bit for bit).
 # valgrind: every error is fatal; definite and indirect leaks are errors. "Possibly lost"
-# and "still reachable" are not: rayon's global worker threads (and their stacks and TLS)
-# and lseg's process-wide tokenizer live until exit by design. The suppressions in
-# tests/c/valgrind.supp cover only those by-design allocations.
+# and "still reachable" are not: rayon's global worker threads (their stacks and TLS) and
+# lseg's process-wide tokenizer and handle tables live until exit by design, and are still
+# pointed to then. With that, no suppression file is needed.
 vg=(valgrind -q --error-exitcode=1 --leak-check=full --show-leak-kinds=definite,indirect
-    --errors-for-leak-kinds=definite,indirect --suppressions=tests/c/valgrind.supp
-    --num-callers=30)
+    --errors-for-leak-kinds=definite,indirect --num-callers=30)
 for t in test_api test_threads; do
   LSEG_TEST_RTOL=1e-5 run "${t}_valgrind" "${vg[@]}" "$work/bin/${t}_shared"
 done

@@ -482,9 +482,10 @@ pub extern "C" fn lseg_backend_is_compiled(backend: u32) -> bool {
 pub extern "C" fn lseg_cuda_device_count() -> u32 {
     query(0, || {
         #[cfg(feature = "tch")]
-        return Ok(crate::tch_support::cuda_device_count() as u32);
+        let n = crate::tch_support::cuda_device_count() as u32;
         #[cfg(not(feature = "tch"))]
-        Ok(0)
+        let n = 0;
+        Ok(n)
     })
 }
 
@@ -1032,6 +1033,7 @@ unsafe fn embed_plan(
 /// is optional. Native resolution: the image's long side is resized to `size` (the short side
 /// scaled and rounded to nearest), then the grid is half of that, rounded up.
 #[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn lseg_embed_shape(
     model: *const lseg_model,
     width: u32,

@@ -787,7 +787,7 @@ fn mode_of(p: &lseg_segment_params) -> CResult<Mode> {
                 )));
             }
             let crop = p.crop_size as usize;
-            if crop == 0 || crop % 32 != 0 || crop > MAX_IMAGE_SIDE {
+            if crop == 0 || !crop.is_multiple_of(32) || crop > MAX_IMAGE_SIDE {
                 return Err(invalid(format!(
                     "`params->crop_size` is {crop}, must be a positive multiple of 32 up to \
                      {MAX_IMAGE_SIDE}"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# C API checks: builds the default-feature release library, installs it into a prefix,
+# C API checks: builds the default-feature release library, checks that include/lseg.h is
+# what cbindgen generates from src/capi/mod.rs, installs the library into a prefix,
 # compiles include/lseg.h as C99/C11 and C++11/17 (-Wall -Wextra -Werror -pedantic), builds
 # the C tests against the shared and the static library (pkg-config) and runs them, runs
 # them under valgrind (zero errors, zero definite/indirect leaks), builds the example as an
@@ -30,6 +31,8 @@ fi
 
 step "cargo build --release --lib (default features)"
 cargo build --release --lib
+step "include/lseg.h is what cbindgen generates (tools/header-check)"
+cargo run -q --release --manifest-path tools/header-check/Cargo.toml -- --check
 step "Rust-side ABI tests and C fixtures (tests/capi.rs)"
 rm -rf "$fixtures"
 LSEG_C_FIXTURES="$fixtures" cargo test --release --test capi -q

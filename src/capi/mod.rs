@@ -23,7 +23,7 @@ use crate::model::{LabelSet, LoadOptions, Lseg};
 use util::{CResult, Fail, Table, guard, invalid, out_arg, params_arg, query, str_arg, write_out};
 
 // LSEG_VERSION_MAJOR / _MINOR / _PATCH / _STRING are written into the header from the
-// crate version by tests/header.rs (cbindgen cannot export string constants).
+// crate version by tools/header-check (cbindgen cannot export string constants).
 
 /// Version of the binary interface; changes only on incompatible changes (it is the
 /// number in the shared library's soname, `liblseg.so.1`).

@@ -17,6 +17,7 @@
 #![deny(missing_docs)]
 
 pub mod backend;
+pub mod capi;
 pub mod config;
 mod dpt;
 pub mod error;

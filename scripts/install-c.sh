@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs the C library of lseg into a prefix:
+#   PREFIX/include/lseg.h
+#   PREFIX/lib/liblseg.so.X.Y.Z, liblseg.so.ABI -> ..., liblseg.so -> ...   (soname liblseg.so.ABI)
+#   PREFIX/lib/liblseg.a
+#   PREFIX/lib/pkgconfig/lseg.pc
+#   PREFIX/lib/cmake/lseg/lseg-config.cmake, lseg-config-version.cmake
+# Usage: cargo build --release --lib && bash scripts/install-c.sh PREFIX [CARGO-RELEASE-DIR]
+# (libraries built with `--features tch` also need libtorch at link and run time.)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+prefix="${1:?usage: install-c.sh PREFIX [RELEASE-DIR]}"
+release="${2:-${CARGO_TARGET_DIR:-$root/target}/release}"
+version="$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/Cargo.toml" | head -1)"
+major="${version%%.*}"; rest="${version#*.}"; minor="${rest%%.*}"
+abi="$(sed -n 's/^pub const LSEG_ABI_VERSION: u32 = \([0-9]*\);/\1/p' "$root/src/capi/mod.rs")"
+soname="liblseg.so.$abi"
+for f in liblseg.so liblseg.a; do
+  [ -f "$release/$f" ] || { echo "missing $release/$f: run cargo build --release --lib" >&2; exit 1; }
+done
+
+# System libraries the static library needs: what rustc reports for std (lseg's own
+# dependencies are pure Rust in the default build).
+tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
+echo '' > "$tmp/e.rs"
+static_libs="$(cd "$tmp" && rustc --crate-type staticlib --crate-name e e.rs \
+  --print native-static-libs 2>&1 | sed -n 's/.*native-static-libs: //p' | head -1)"
+static_libs="${static_libs:--lgcc_s -lutil -lrt -lpthread -lm -ldl -lc}"
+static_libs_cmake="$(echo "$static_libs" | sed 's/-l//g; s/ \+/;/g')"
+
+mkdir -p "$prefix/include" "$prefix/lib/pkgconfig" "$prefix/lib/cmake/lseg"
+install -m 644 "$root/include/lseg.h" "$prefix/include/lseg.h"
+install -m 755 "$release/liblseg.so" "$prefix/lib/liblseg.so.$version"
+ln -sf "liblseg.so.$version" "$prefix/lib/$soname"
+ln -sf "$soname" "$prefix/lib/liblseg.so"
+install -m 644 "$release/liblseg.a" "$prefix/lib/liblseg.a"
+subst() {
+  sed -e "s|@VERSION@|$version|g" -e "s|@MAJOR@|$major|g" -e "s|@MINOR@|$minor|g" \
+      -e "s|@SONAME@|$soname|g" -e "s|@SHARED_FILE@|liblseg.so.$version|g" \
+      -e "s|@STATIC_LIBS@|$static_libs|g" -e "s|@STATIC_LIBS_CMAKE@|$static_libs_cmake|g" "$1" > "$2"
+}
+subst "$root/lseg.pc.in" "$prefix/lib/pkgconfig/lseg.pc"
+subst "$root/cmake/lseg-config.cmake.in" "$prefix/lib/cmake/lseg/lseg-config.cmake"
+subst "$root/cmake/lseg-config-version.cmake.in" "$prefix/lib/cmake/lseg/lseg-config-version.cmake"
+echo "installed lseg $version (ABI $abi) into $prefix"

@@ -25,8 +25,8 @@ pub(crate) fn upsample2(x: Tensor<4>) -> Tensor<4> {
 #[derive(Debug, Clone)]
 enum Resample {
     Identity,
-    Up(ConvTranspose2d),
-    Down(Conv2d),
+    Up(Box<ConvTranspose2d>),
+    Down(Box<Conv2d>),
 }
 
 #[derive(Debug, Clone)]
@@ -125,12 +125,12 @@ impl Decoder {
                 (false, 0) => up(4)?,
                 (false, 1) => up(2)?,
                 (false, 2) => Resample::Identity,
-                (false, _) => Resample::Down(Conv2d::load(
+                (false, _) => Resample::Down(Box::new(Conv2d::load(
                     l,
                     &format!("{key}.4"),
                     ConvSpec::new(f, f, 3, 2, 1),
                     true,
-                )?),
+                )?)),
                 (true, 0) => up(8)?,
                 (true, 1) => up(4)?,
                 (true, 2) => up(2)?,

@@ -114,12 +114,12 @@ impl Decoder {
             };
             let conv = Conv2d::load(l, &format!("{key}.3"), ConvSpec::new(d, f, 1, 1, 0), true)?;
             let up = |k: usize| -> Result<Resample> {
-                Ok(Resample::Up(ConvTranspose2d::load(
+                Ok(Resample::Up(Box::new(ConvTranspose2d::load(
                     l,
                     &format!("{key}.4"),
                     f,
                     k,
-                )?))
+                )?)))
             };
             let resample = match (p32, i) {
                 (false, 0) => up(4)?,

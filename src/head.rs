@@ -14,6 +14,9 @@ use crate::weights::Loader;
 /// (14.285714149475098, bits 0x41649249).
 pub const LOGIT_SCALE: f32 = f32::from_bits(0x4164_9249);
 
+/// Pixels per chunk of the norm and fused-head computations.
+const CHUNK: usize = 8192;
+
 /// L2-normalise along `dim` with no epsilon, as the official `x / x.norm(dim)`.
 pub fn l2_normalize<const D: usize>(x: Tensor<D>, dim: usize) -> Tensor<D> {
     let norm = x.clone().square().sum_dim(dim).sqrt();
@@ -73,7 +76,6 @@ impl Head {
         let text = text.cast(DType::F32);
         let n = text.dims()[0];
         let dots = text.unsqueeze::<3>().matmul(flat.clone());
-        const CHUNK: usize = 8192;
         let norms: Vec<Tensor<3>> = (0..hw)
             .step_by(CHUNK)
             .map(|s| {
@@ -83,6 +85,31 @@ impl Head {
             .collect();
         let norms = Tensor::cat(norms, 2);
         ((dots / norms) * LOGIT_SCALE).reshape([b, n, h, w])
+    }
+
+    /// `logits(embed(path_1), text)` without ever holding the `[B, 512, h, w]` embeddings:
+    /// `scratch.head1`, the norms and the label product run on chunks of pixels (the same
+    /// per-pixel arithmetic; the peak memory of a segment call drops by the size of the
+    /// embedding map, 118 MB at 480x480).
+    pub fn fused_logits(&self, path_1: Tensor<4>, text: Tensor<2>) -> Tensor<4> {
+        let [b, c, h, w] = path_1.dims();
+        let hw = h * w;
+        let flat = path_1.reshape([b, c, hw]);
+        let text = text.cast(DType::F32).unsqueeze::<3>();
+        let n = text.dims()[1];
+        let parts: Vec<Tensor<3>> = (0..hw)
+            .step_by(CHUNK)
+            .map(|s| {
+                let len = CHUNK.min(hw - s);
+                let px = self
+                    .head1
+                    .forward_flat(flat.clone().narrow(2, s, len))
+                    .cast(DType::F32);
+                let norms = px.clone().square().sum_dim(1).sqrt();
+                text.clone().matmul(px) / norms
+            })
+            .collect();
+        (Tensor::cat(parts, 2) * LOGIT_SCALE).reshape([b, n, h, w])
     }
 
     fn act(&self, x: Tensor<4>) -> Tensor<4> {

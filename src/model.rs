@@ -301,8 +301,12 @@ impl Lseg {
 
     /// `LSeg.forward`: normalised image `[B, 3, H, W]` to logits `[B, N, H, W]`.
     pub fn forward(&self, image: Tensor<4>, labels: &LabelSet) -> Result<Tensor<4>> {
-        let pixels = self.embed(image)?;
-        Ok(self.output(self.logits(pixels, labels)))
+        self.check_input(image.dims())?;
+        let x = image.to_device(&self.device).cast(self.precision.dtype());
+        let (hooks, grid) = self.vit.forward(x);
+        let path_1 = self.decoder.forward(hooks, grid).path_1;
+        let logits = self.head.fused_logits(path_1, labels.embeddings.clone());
+        Ok(self.output(logits))
     }
 
     /// Time the stages of one forward pass (developer tool): `(stage, seconds)` pairs.
@@ -324,13 +328,11 @@ impl Lseg {
         sync(&taps.path_1);
         out.push(("decoder".to_string(), t.elapsed().as_secs_f64()));
         let t = Instant::now();
-        let px = self.head.embed(taps.path_1);
-        sync(&px);
-        out.push(("head1".to_string(), t.elapsed().as_secs_f64()));
-        let t = Instant::now();
-        let logits = self.logits(px, labels);
+        let logits = self
+            .head
+            .fused_logits(taps.path_1, labels.embeddings.clone());
         sync(&logits);
-        out.push(("logits".to_string(), t.elapsed().as_secs_f64()));
+        out.push(("head1+logits".to_string(), t.elapsed().as_secs_f64()));
         let t = Instant::now();
         let o = self.output(logits);
         sync(&o);

@@ -209,14 +209,24 @@ impl Conv2d {
             Some(w) => {
                 let [b, c, h, wd] = x.dims();
                 let out = w.dims()[0];
-                let y = w.clone().unsqueeze::<3>().matmul(x.reshape([b, c, h * wd]));
-                let y = match &self.b {
-                    Some(bias) => y + bias.clone().reshape([1, out, 1]),
-                    None => y,
-                };
-                y.reshape([b, out, h, wd])
+                self.forward_flat(x.reshape([b, c, h * wd]))
+                    .reshape([b, out, h, wd])
             }
             None => conv2d(x, self.w.clone(), self.b.clone(), self.opts.clone()),
+        }
+    }
+
+    /// A 1x1 stride-1 convolution on flattened pixels, `[B, in, L]` to `[B, out, L]`.
+    pub(crate) fn forward_flat(&self, x: Tensor<3>) -> Tensor<3> {
+        let w = self
+            .pointwise
+            .as_ref()
+            .expect("forward_flat needs a 1x1 stride-1 convolution");
+        let out = w.dims()[0];
+        let y = w.clone().unsqueeze::<3>().matmul(x);
+        match &self.b {
+            Some(bias) => y + bias.clone().reshape([1, out, 1]),
+            None => y,
         }
     }
 }

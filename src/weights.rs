@@ -565,7 +565,7 @@ fn transpose_with<E: HostElem>(
             let c0 = block * B;
             let nc = dst.len() / rows;
             let mut row = [E::default(); B];
-            let mut tile = vec![E::default(); B * B];
+            let mut tile = [E::default(); B * B];
             for r0 in (0..rows).step_by(B) {
                 let nr = B.min(rows - r0);
                 for r in 0..nr {

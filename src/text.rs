@@ -4,13 +4,12 @@
 //! positions after EOT cannot influence it, so the result equals the official 77-position run.
 
 use burn::tensor::activation::sigmoid;
-use burn::tensor::module::embedding;
 use burn::tensor::{DType, Int, Tensor, TensorData};
 
 use crate::config::TextConfig;
 use crate::error::{Error, Result};
 use crate::nn::{LayerNorm, Linear, SelfAttention, like};
-use crate::weights::Loader;
+use crate::weights::{HostTable, Loader};
 
 const P: &str = "clip_pretrained";
 
@@ -37,7 +36,8 @@ impl ResBlock {
 #[derive(Debug, Clone)]
 pub struct TextEncoder {
     cfg: TextConfig,
-    token_embedding: Tensor<2>,
+    /// Kept on the host (memory-mapped when loaded from a file): a call reads a few rows.
+    token_embedding: HostTable,
     positional_embedding: Tensor<2>,
     blocks: Vec<ResBlock>,
     ln_final: LayerNorm,
@@ -74,7 +74,7 @@ impl TextEncoder {
         Ok(Self {
             cfg: cfg.clone(),
             token_embedding: l
-                .tensor(&format!("{P}.token_embedding.weight"), [cfg.vocab_size, w])?,
+                .table(&format!("{P}.token_embedding.weight"), [cfg.vocab_size, w])?,
             positional_embedding: l.tensor(
                 &format!("{P}.positional_embedding"),
                 [cfg.context_length, w],
@@ -93,7 +93,7 @@ impl TextEncoder {
     /// `encode_text` for token rows (each `[SOT, ..., EOT]`, no padding needed; at most
     /// `context_length` ids). Returns the raw (un-normalised) features `[N, embed_dim]`.
     pub fn forward(&self, rows: &[Vec<u32>]) -> Result<Tensor<2>> {
-        let device = self.token_embedding.device();
+        let device = self.positional_embedding.device();
         if rows.is_empty() {
             return Err(Error::Label("the label list is empty".into()));
         }
@@ -152,21 +152,18 @@ impl TextEncoder {
         device: &burn::tensor::Device,
     ) -> Tensor<2> {
         let n = rows.len();
-        let mut ids = vec![0i64; n * len];
-        for (i, r) in rows.iter().enumerate() {
-            for (j, &t) in r.iter().take(len).enumerate() {
-                ids[i * len + j] = t as i64;
-            }
-        }
-        let ids = Tensor::<2, Int>::from_data(TensorData::new(ids, [n, len]), device);
+        let w = self.cfg.width;
+        let ids: Vec<u32> = rows.iter().flat_map(|r| r[..len].iter().copied()).collect();
+        let tokens = Tensor::<3>::from_data(
+            TensorData::new(self.token_embedding.rows(&ids), [n, len, w]),
+            (device, DType::F32),
+        );
         let pos = self.positional_embedding.clone().narrow(0, 0, len);
         // The tower computes in float32 whatever dtype its weights are stored in.
-        let mut x = embedding(self.token_embedding.clone(), ids).cast(DType::F32)
-            + pos.cast(DType::F32).unsqueeze::<3>();
+        let mut x = tokens + pos.cast(DType::F32).unsqueeze::<3>();
         for b in &self.blocks {
             x = b.forward(x);
         }
-        let w = self.cfg.width;
         let x = x.narrow(1, len - 1, 1).reshape([n, w]);
         let x = self.ln_final.forward(x);
         x.matmul(like(&self.text_projection, DType::F32))

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use safetensors::{Dtype as StDtype, SafeTensors};
@@ -22,7 +23,7 @@ pub const CONFIG_METADATA_KEY: &str = "lseg_config";
 pub const SKIPPED_PREFIXES: [&str; 2] = ["clip_pretrained.visual.", "pretrained.model.head."];
 
 enum Storage<'a> {
-    Mmap(memmap2::Mmap),
+    Mmap(Arc<memmap2::Mmap>),
     Borrowed(&'a [u8]),
     Owned(Vec<u8>),
 }
@@ -46,7 +47,7 @@ impl WeightFile<'static> {
         // another process while mapped is outside what any mmap-based loader can defend.
         let mmap = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
         Ok(Self {
-            storage: Storage::Mmap(mmap),
+            storage: Storage::Mmap(Arc::new(mmap)),
             name: path.display().to_string(),
         })
     }
@@ -107,7 +108,7 @@ pub struct Weights<'a> {
     st: SafeTensors<'a>,
     prefix: &'static str,
     metadata: BTreeMap<String, String>,
-    mmap: Option<&'a memmap2::Mmap>,
+    mmap: Option<&'a Arc<memmap2::Mmap>>,
 }
 
 /// Summary of one stored tensor.
@@ -182,6 +183,27 @@ impl<'a> Weights<'a> {
         Ok((self.host_f32(key, &shape)?, shape))
     }
 
+    /// A lookup table (the token embeddings) kept on the host: a memory-mapped file stays
+    /// mapped and only the rows looked up are ever read; other sources are decoded to f32.
+    pub(crate) fn table(&self, key: &str, shape: [usize; 2]) -> Result<HostTable> {
+        let view = self.view(key, &shape)?;
+        let dtype = stored_dtype(key, view.dtype())?;
+        let width = shape[1];
+        if let Some(map) = self.mmap {
+            let offset = view.data().as_ptr() as usize - map.as_ptr() as usize;
+            return Ok(HostTable::Mapped {
+                map: Arc::clone(map),
+                offset,
+                dtype,
+                width,
+            });
+        }
+        Ok(HostTable::Owned {
+            values: decode(dtype, view.data()),
+            width,
+        })
+    }
+
     /// Read a tensor as f32 on the host, checking its shape.
     pub fn host_f32(&self, key: &str, expected: &[usize]) -> Result<Vec<f32>> {
         self.host(key, expected, false)
@@ -214,17 +236,7 @@ impl<'a> Weights<'a> {
     ) -> Result<Vec<E>> {
         let view = self.view(key, expected)?;
         let data = view.data();
-        let dtype = match view.dtype() {
-            StDtype::F32 => Stored::F32,
-            StDtype::F16 => Stored::F16,
-            StDtype::BF16 => Stored::BF16,
-            other => {
-                return Err(Error::UnsupportedDtype {
-                    key: key.into(),
-                    dtype: format!("{other:?}"),
-                });
-            }
-        };
+        let dtype = stored_dtype(key, view.dtype())?;
         let out = if transpose && expected.len() == 2 {
             transpose_decode(dtype, data, expected[0], expected[1])
         } else {
@@ -429,6 +441,17 @@ impl Loader<'_, '_> {
         })
     }
 
+    /// A host lookup table with a required shape.
+    pub(crate) fn table(&self, key: &str, shape: [usize; 2]) -> Result<HostTable> {
+        match self.source {
+            Source::File(w) => w.table(key, shape),
+            Source::Random(_) => Ok(HostTable::Owned {
+                values: self.host(key, &shape)?,
+                width: shape[1],
+            }),
+        }
+    }
+
     /// Load a tensor with a required shape.
     pub(crate) fn tensor<const D: usize>(&self, key: &str, shape: [usize; D]) -> Result<Tensor<D>> {
         self.device_tensor(key, shape, shape, false)
@@ -484,6 +507,72 @@ impl HostElem for half::bf16 {
     }
     fn from_bf16(x: half::bf16) -> Self {
         x
+    }
+}
+
+fn stored_dtype(key: &str, dtype: StDtype) -> Result<Stored> {
+    match dtype {
+        StDtype::F32 => Ok(Stored::F32),
+        StDtype::F16 => Ok(Stored::F16),
+        StDtype::BF16 => Ok(Stored::BF16),
+        other => Err(Error::UnsupportedDtype {
+            key: key.into(),
+            dtype: format!("{other:?}"),
+        }),
+    }
+}
+
+/// A row table on the host (CLIP's token embeddings: 49408 rows, of which a call reads a
+/// handful). Keeping it out of the backend saves its 101 MB (f32) of resident memory, or of
+/// GPU memory on CUDA.
+#[derive(Clone)]
+pub(crate) enum HostTable {
+    /// Rows read from the weights file's map on demand.
+    Mapped {
+        map: Arc<memmap2::Mmap>,
+        offset: usize,
+        dtype: Stored,
+        width: usize,
+    },
+    /// Decoded rows.
+    Owned { values: Vec<f32>, width: usize },
+}
+
+impl std::fmt::Debug for HostTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HostTable::Mapped { width, dtype, .. } => {
+                write!(f, "HostTable::Mapped({dtype:?}, width {width})")
+            }
+            HostTable::Owned { width, .. } => write!(f, "HostTable::Owned(width {width})"),
+        }
+    }
+}
+
+impl HostTable {
+    /// The rows of `ids` (each checked to be in range by the caller), as f32, row-major.
+    pub(crate) fn rows(&self, ids: &[u32]) -> Vec<f32> {
+        match self {
+            HostTable::Mapped {
+                map,
+                offset,
+                dtype,
+                width,
+            } => {
+                let row_bytes = width * dtype.size();
+                let mut out = vec![0f32; ids.len() * width];
+                for (o, &id) in out.chunks_exact_mut(*width).zip(ids) {
+                    let start = offset + id as usize * row_bytes;
+                    decode_run(*dtype, &map[start..start + row_bytes], o);
+                }
+                out
+            }
+            HostTable::Owned { values, width } => ids
+                .iter()
+                .flat_map(|&id| &values[id as usize * width..(id as usize + 1) * width])
+                .copied()
+                .collect(),
+        }
     }
 }
 
@@ -666,7 +755,14 @@ mod tests {
 
     #[test]
     fn tiled_transpose_matches_the_definition() {
-        for (rows, cols) in [(1, 1), (3, 200), (64, 64), (70, 130), (129, 65), (256, 1024)] {
+        for (rows, cols) in [
+            (1, 1),
+            (3, 200),
+            (64, 64),
+            (70, 130),
+            (129, 65),
+            (256, 1024),
+        ] {
             let src: Vec<f32> = (0..rows * cols).map(|i| i as f32).collect();
             let bytes: Vec<u8> = src.iter().flat_map(|v| v.to_le_bytes()).collect();
             let t: Vec<f32> = transpose_decode(Stored::F32, &bytes, rows, cols);
@@ -677,7 +773,11 @@ mod tests {
             let h: Vec<half::bf16> = transpose_decode(Stored::BF16, &halves, rows, cols);
             for r in 0..rows {
                 for c in 0..cols {
-                    assert_eq!(t[c * rows + r], src[r * cols + c], "{rows}x{cols} at {r},{c}");
+                    assert_eq!(
+                        t[c * rows + r],
+                        src[r * cols + c],
+                        "{rows}x{cols} at {r},{c}"
+                    );
                     assert_eq!(h[c * rows + r], half::bf16::from_f32(src[r * cols + c]));
                 }
             }

@@ -379,7 +379,9 @@ typedef struct lseg_model_params {
    */
   uint32_t n_threads;
   /**
-   * Path of a `.safetensors` file (UTF-8), or NULL.
+   * Path of a `.safetensors` file (UTF-8), or NULL. The file stays memory-mapped while
+   * the model lives (the token-embedding rows are read from it on demand): replace it by
+   * renaming a new file over it, never by truncating or rewriting it in place.
    */
   const char *weights_path;
   /**

@@ -96,7 +96,10 @@ impl std::fmt::Debug for ClipTokenizer {
 }
 
 impl Lseg {
-    /// Load a `.safetensors` file (memory-mapped).
+    /// Load a `.safetensors` file (memory-mapped). The map stays open while the model lives:
+    /// the 49408-row token-embedding table is read from it on demand instead of being
+    /// copied (101 MB less resident memory in f32). Replace the file by renaming a new one over
+    /// it, never by truncating or rewriting it in place (a shrunk mapped file faults).
     pub fn load(path: impl AsRef<Path>, opts: &LoadOptions) -> Result<Self> {
         let file = WeightFile::open(path)?;
         Self::from_weights(&file.parse()?, opts)

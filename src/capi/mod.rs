@@ -185,7 +185,9 @@ pub struct lseg_model_params {
     /// CPU threads, 0 = library default (all cores). Process-wide: the pure-Rust backends'
     /// pool is sized once, at its first use; later values are ignored.
     pub n_threads: u32,
-    /// Path of a `.safetensors` file (UTF-8), or NULL.
+    /// Path of a `.safetensors` file (UTF-8), or NULL. The file stays memory-mapped while
+    /// the model lives (the token-embedding rows are read from it on demand): replace it by
+    /// renaming a new file over it, never by truncating or rewriting it in place.
     pub weights_path: *const c_char,
     /// A safetensors image in memory, or NULL. Only read during `lseg_create`.
     pub weights_data: *const c_void,

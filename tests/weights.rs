@@ -229,3 +229,32 @@ fn bad_inputs_give_clear_errors() {
         assert!(matches!(e, Error::InvalidInput(_)), "{e}");
     }
 }
+
+#[test]
+fn mapped_token_table_outlives_the_file_name_and_matches_a_buffer_load() {
+    // A file-loaded model keeps the token-embedding table in the map; the map (not the path)
+    // keeps it readable, and it gives the same embeddings as a buffer-loaded (owned) table.
+    let bytes = std::fs::read(fixture("tiny_vit16.safetensors")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.safetensors");
+    std::fs::write(&path, &bytes).unwrap();
+    let labels = [
+        "dog",
+        "grass",
+        "a red car",
+        "sky",
+        "other",
+        "zebra crossing",
+    ];
+    for backend in backends() {
+        let mapped = Lseg::load(&path, &opts(backend)).unwrap();
+        let owned = Lseg::load_bytes(&bytes, &opts(backend)).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let a = mapped.encode_labels(&labels).unwrap().to_vec();
+        let b = owned.encode_labels(&labels).unwrap().to_vec();
+        assert_eq!(a, b, "{backend}");
+        drop(owned);
+        assert_eq!(mapped.encode_labels(&labels).unwrap().to_vec(), a);
+        std::fs::write(&path, &bytes).unwrap();
+    }
+}

@@ -14,6 +14,10 @@ out=target/bench-results
 mkdir -p "$out"
 LIBTORCH="$(bash .ci/install-libtorch.sh)"; export LIBTORCH
 cache="${LSEG_CACHE:-$HOME/.cache/lseg}"
+# The pure-Rust backends are measured with a binary that does not link libtorch (whose
+# libraries alone add ~110 MB of resident memory at start-up); tch with a tch build.
+cargo build --release --example segment
+cp target/release/examples/segment "$out/segment-rust"
 cargo build --release --features tch --examples
 w="$cache/bench-weights"; mkdir -p "$w"
 for p in f32 f16 bf16; do
@@ -36,13 +40,14 @@ fi
 
 echo "== multi-scale and peak memory (load + one segment)"
 {
-for cfg in "flex f32 f32" "tch f32 f32" "tch bf16 bf16" "ndarray f32 f32" "flex f16 f16" "flex f32 f16"; do
+for cfg in "flex f32 f32" "tch f32 f32" "tch bf16 bf16" "ndarray f32 f32" "flex f16 f16" "flex bf16 bf16" "flex f32 f16"; do
   set -- $cfg
   for mode in single multiscale; do
     extra=""; [ $mode = multiscale ] && extra="--multiscale --width 480 --height 360"
     # multi-scale (36 passes) only where a pass is fast
-    [ $mode = multiscale ] && { [ $1 = ndarray ] || [ $2 != $3 ] || [ "$1 $2" = "flex f16" ]; } && continue
-    /usr/bin/time -v target/release/examples/segment "$w/vitl16.$3.safetensors" --backend $1 --dtype $2 $extra \
+    [ $mode = multiscale ] && { [ $1 = ndarray ] || [ $2 != $3 ] || { [ $1 = flex ] && [ $2 != f32 ]; }; } && continue
+    bin=target/release/examples/segment; [ $1 = tch ] || bin="$out/segment-rust"
+    /usr/bin/time -v $bin "$w/vitl16.$3.safetensors" --backend $1 --dtype $2 $extra \
       2> "$out/time.$1.$2.$3.$mode.txt" >/dev/null
     printf '%-8s compute=%-5s file=%-5s %-11s %s %s peak_rss_kb=%s\n' $1 $2 $3 $mode \
       "$(grep -o 'loaded.*in [0-9.]*[a-z]*' "$out/time.$1.$2.$3.$mode.txt" | sed 's/.* in /load=/')" \

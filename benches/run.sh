@@ -6,7 +6,8 @@
 # 2. the PyTorch eager baseline (benches/pytorch_baseline.py, torch==2.9.0, 2 threads) in a venv
 #    under ~/.cache/lseg;
 # 3. multi-scale segment of a 360x480 image and peak RSS of load + one segment
-#    (/usr/bin/time -v on examples/segment.rs).
+#    (/usr/bin/time -v on examples/segment.rs);
+# 4. label agreement of half-precision compute with float32 (examples/precision_agreement.rs).
 # Results go to target/bench-results/. Environment knobs: see benches/lseg.rs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,3 +57,9 @@ for cfg in "flex f32 f32" "tch f32 f32" "tch bf16 bf16" "ndarray f32 f32" "flex 
   done
 done
 } | tee "$out/memory.txt"
+
+echo "== half-precision compute: label agreement with float32 (full-size random weights)"
+{
+target/release/examples/precision_agreement "$w/vitl16.f32.safetensors" tch bf16
+target/release/examples/precision_agreement "$w/vitl16.f32.safetensors" flex f16
+} | tee "$out/agreement.txt"

@@ -54,6 +54,18 @@ fn half_precision_files_load_exactly() {
     }
 }
 
+/// Fraction of pixels whose arg-max label is the same in two `[1, N, H, W]` score maps.
+fn label_agreement(a: &[f32], b: &[f32], n: usize) -> f64 {
+    let hw = a.len() / n;
+    let argmax = |v: &[f32], p: usize| {
+        (0..n)
+            .max_by(|&i, &j| v[i * hw + p].total_cmp(&v[j * hw + p]))
+            .unwrap()
+    };
+    let same = (0..hw).filter(|&p| argmax(a, p) == argmax(b, p)).count();
+    same as f64 / hw as f64
+}
+
 #[test]
 fn half_precision_compute_where_supported() {
     let official = reference("tiny_vit16", "output");
@@ -72,10 +84,14 @@ fn half_precision_compute_where_supported() {
             let model = r.unwrap();
             let got = output(&model);
             let (d, m) = max_diff(&got, &official);
+            let agree = label_agreement(&got.0, &official.0, got.1[1]);
             eprintln!(
-                "PARITY tiny_vit16/{backend}/{p}-compute output: max_abs={d:.3e} rel={:.3e}",
-                d / m
+                "PARITY tiny_vit16/{backend}/{p}-compute output: max_abs={d:.3e} rel={:.3e} \
+                 label agreement with f32: {:.2}%",
+                d / m,
+                100.0 * agree
             );
+            assert!(agree > 0.97, "{backend} {p}: labels agree on {agree}");
             assert!(
                 d / m < if p == Precision::BF16 { 1.5e-2 } else { 2e-3 },
                 "{backend} {p}: {d} / {m}"

@@ -115,6 +115,21 @@ cmp "$work/segment.out" "$work/segment_static.out"
 readelf -d "$work/cmake/segment_static" | grep -q 'NEEDED.*liblseg' &&
   { echo "segment_static links liblseg dynamically" >&2; exit 1; }
 
+if [ -n "${LIBTORCH:-}" ]; then
+  # A tch build of the C library: its pkg-config/CMake static link line must bring libtorch.
+  step "tch build of the C library: CMake consumer, static, --backend tch"
+  cargo build --release --lib --features tch
+  bash scripts/install-c.sh "$prefix-tch" >/dev/null
+  rm -rf "$work/cmake-tch"
+  cmake -S examples/c -B "$work/cmake-tch" -DCMAKE_PREFIX_PATH="$prefix-tch" \
+    -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$work/cmake-tch" -j 2 >/dev/null
+  "$work/cmake-tch/segment_static" --backend tch --size 96 "$fixtures/tiny_vit16.safetensors" \
+    "$fixtures/image_100x70.png" dog grass other "a red car" sky | tee "$work/segment_tch.out"
+  grep -q "100x70 image, 5 labels" "$work/segment_tch.out"
+  cargo build --release --lib  # leave the default-feature library in place
+fi
+
 step "done in $(( $(date +%s) - t0 ))s"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -6,7 +6,8 @@
 #   PREFIX/lib/pkgconfig/lseg.pc
 #   PREFIX/lib/cmake/lseg/lseg-config.cmake, lseg-config-version.cmake
 # Usage: cargo build --release --lib && bash scripts/install-c.sh PREFIX [CARGO-RELEASE-DIR]
-# (libraries built with `--features tch` also need libtorch at link and run time.)
+# Libraries built with `--features tch` need libtorch at link and run time: set LIBTORCH to its
+# directory (as for the build); the static link line then names it, with an rpath.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 prefix="${1:?usage: install-c.sh PREFIX [RELEASE-DIR]}"
@@ -27,6 +28,16 @@ static_libs="$(cd "$tmp" && rustc --crate-type staticlib --crate-name e e.rs \
   --print native-static-libs 2>&1 | sed -n 's/.*native-static-libs: //p' | head -1)"
 static_libs="${static_libs:--lgcc_s -lutil -lrt -lpthread -lm -ldl -lc}"
 static_libs_cmake="$(echo "$static_libs" | sed 's/-l//g; s/ \+/;/g')"
+# A tch build (torch-sys's C wrapper is in the archive) also needs libtorch: libtorch_cpu, c10,
+# gomp and libstdc++, plus libtorch_cuda where the folder has it. (Not libtorch.so: in a
+# CPU-only folder it names an absent libtorch_cuda.so, and nothing of it is used.)
+if nm -g --defined-only "$release/liblseg.a" 2>/dev/null | grep ' T at_manual_seed$' >/dev/null; then
+  lt="${LIBTORCH:?liblseg.a was built with --features tch: set LIBTORCH to the libtorch directory}/lib"
+  [ -f "$lt/libtorch_cpu.so" ] || { echo "no libtorch_cpu.so in $lt" >&2; exit 1; }
+  cuda=""; [ -f "$lt/libtorch_cuda.so" ] && cuda="-Wl,--no-as-needed -ltorch_cuda -Wl,--as-needed "
+  static_libs="-L$lt -Wl,-rpath,$lt -Wl,--as-needed $cuda-lstdc++ -ltorch_cpu -lc10 -lgomp $static_libs"
+  static_libs_cmake="-L$lt;-Wl,-rpath,$lt;-Wl,--as-needed;${cuda:+-Wl,--no-as-needed;torch_cuda;-Wl,--as-needed;}stdc++;torch_cpu;c10;gomp;$static_libs_cmake"
+fi
 
 mkdir -p "$prefix/include" "$prefix/lib/pkgconfig" "$prefix/lib/cmake/lseg"
 install -m 644 "$root/include/lseg.h" "$prefix/include/lseg.h"

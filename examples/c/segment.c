@@ -1,6 +1,7 @@
 /* lseg C example: segment an image with labels from the command line and print the label
  * histogram.
- *   segment [--size N] [--multi-scale] WEIGHTS.safetensors IMAGE.(png|jpg) LABEL [LABEL...]
+ *   segment [--size N] [--multi-scale] [--backend flex|ndarray|tch|cuda]
+ *           WEIGHTS.safetensors IMAGE.(png|jpg) LABEL [LABEL...]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,10 +29,18 @@ int main(int argc, char **argv) {
   for (; a < argc && strncmp(argv[a], "--", 2) == 0; a++) {
     if (strcmp(argv[a], "--size") == 0 && a + 1 < argc) sp.size = (uint32_t)atoi(argv[++a]);
     else if (strcmp(argv[a], "--multi-scale") == 0) sp.mode = LSEG_MODE_MULTI_SCALE;
-    else break;
+    else if (strcmp(argv[a], "--backend") == 0 && a + 1 < argc) {
+      const char *b = argv[++a];
+      mp.backend = strcmp(b, "flex") == 0      ? LSEG_BACKEND_FLEX
+                   : strcmp(b, "ndarray") == 0 ? LSEG_BACKEND_NDARRAY
+                   : strcmp(b, "tch") == 0     ? LSEG_BACKEND_TCH_CPU
+                   : strcmp(b, "cuda") == 0    ? LSEG_BACKEND_TCH_CUDA
+                                               : 99; /* rejected by lseg_create */
+    } else break;
   }
   if (argc - a < 3) {
-    fprintf(stderr, "usage: %s [--size N] [--multi-scale] WEIGHTS IMAGE LABEL [LABEL...]\n"
+    fprintf(stderr, "usage: %s [--size N] [--multi-scale] [--backend flex|ndarray|tch|cuda] "
+                    "WEIGHTS IMAGE LABEL [LABEL...]\n"
                     "lseg %s\n", argv[0], lseg_version());
     return 2;
   }

@@ -199,7 +199,7 @@ impl<'a> Weights<'a> {
             });
         }
         Ok(HostTable::Owned {
-            values: decode(dtype, view.data()),
+            values: decode(dtype, view.data()).into(),
             width,
         })
     }
@@ -446,7 +446,7 @@ impl Loader<'_, '_> {
         match self.source {
             Source::File(w) => w.table(key, shape),
             Source::Random(_) => Ok(HostTable::Owned {
-                values: self.host(key, &shape)?,
+                values: self.host(key, &shape)?.into(),
                 width: shape[1],
             }),
         }
@@ -534,8 +534,8 @@ pub(crate) enum HostTable {
         dtype: Stored,
         width: usize,
     },
-    /// Decoded rows.
-    Owned { values: Vec<f32>, width: usize },
+    /// Decoded rows (shared: cloning a model does not copy them).
+    Owned { values: Arc<[f32]>, width: usize },
 }
 
 impl std::fmt::Debug for HostTable {

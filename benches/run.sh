@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every benchmark of the README's performance section on this machine, in one go:
-#   bash benches/run.sh            (about 40 minutes on 2 cores)
+#   bash benches/run.sh            (about 35 minutes on 2 cores)
 # 1. criterion benches (benches/lseg.rs): load, text encoding, pixel embeddings, single-scale
 #    segment, per backend and precision, full-size models with random weights;
 # 2. the PyTorch eager baseline (benches/pytorch_baseline.py, torch==2.9.0, 2 threads) in a venv

@@ -17,6 +17,29 @@ pub const LOGIT_SCALE: f32 = f32::from_bits(0x4164_9249);
 /// Pixels per chunk of the norm and fused-head computations.
 const CHUNK: usize = 8192;
 
+/// `(1/0.07) * (text . px) / |px|` over chunks of `CHUNK` pixels, where `px = pixels(chunk)`
+/// maps a `[B, C, len]` chunk of `x` to its float32 pixel embeddings `[B, out_dim, len]`.
+fn chunked_logits(
+    x: Tensor<4>,
+    text: Tensor<2>,
+    pixels: impl Fn(Tensor<3>) -> Tensor<3>,
+) -> Tensor<4> {
+    let [b, c, h, w] = x.dims();
+    let hw = h * w;
+    let flat = x.reshape([b, c, hw]);
+    let text = text.cast(DType::F32).unsqueeze::<3>();
+    let n = text.dims()[1];
+    let parts: Vec<Tensor<3>> = (0..hw)
+        .step_by(CHUNK)
+        .map(|s| {
+            let px = pixels(flat.clone().narrow(2, s, CHUNK.min(hw - s)));
+            let norms = px.clone().square().sum_dim(1).sqrt();
+            text.clone().matmul(px) / norms
+        })
+        .collect();
+    (Tensor::cat(parts, 2) * LOGIT_SCALE).reshape([b, n, h, w])
+}
+
 /// L2-normalise along `dim` with no epsilon, as the official `x / x.norm(dim)`.
 pub fn l2_normalize<const D: usize>(x: Tensor<D>, dim: usize) -> Tensor<D> {
     let norm = x.clone().square().sum_dim(dim).sqrt();
@@ -66,50 +89,20 @@ impl Head {
     }
 
     /// Logits `[B, N, h, w]` = (1/0.07 * normalise(pixels)) . normalise(text), in float32.
-    /// `text` must already be L2-normalised, `[N, out_dim]`. The pixel norms are computed in
-    /// chunks and applied to the small `[B, N, h*w]` product, so no normalised copy of the
-    /// `[B, 512, h, w]` embeddings is ever materialised.
+    /// `text` must already be L2-normalised, `[N, out_dim]`. Computed on chunks of pixels, so
+    /// no normalised copy of the `[B, 512, h, w]` embeddings is ever materialised.
     pub fn logits(&self, pixels: Tensor<4>, text: Tensor<2>) -> Tensor<4> {
-        let [b, c, h, w] = pixels.dims();
-        let hw = h * w;
-        let flat = pixels.cast(DType::F32).reshape([b, c, hw]);
-        let text = text.cast(DType::F32);
-        let n = text.dims()[0];
-        let dots = text.unsqueeze::<3>().matmul(flat.clone());
-        let norms: Vec<Tensor<3>> = (0..hw)
-            .step_by(CHUNK)
-            .map(|s| {
-                let len = CHUNK.min(hw - s);
-                flat.clone().narrow(2, s, len).square().sum_dim(1).sqrt()
-            })
-            .collect();
-        let norms = Tensor::cat(norms, 2);
-        ((dots / norms) * LOGIT_SCALE).reshape([b, n, h, w])
+        chunked_logits(pixels, text, |px| px.cast(DType::F32))
     }
 
     /// `logits(embed(path_1), text)` without ever holding the `[B, 512, h, w]` embeddings:
-    /// `scratch.head1`, the norms and the label product run on chunks of pixels (the same
-    /// per-pixel arithmetic; the peak memory of a segment call drops by the size of the
-    /// embedding map, 118 MB at 480x480).
+    /// `scratch.head1` runs on each chunk of pixels too (the same per-pixel arithmetic; the
+    /// peak memory of a segment call drops by the size of the embedding map, 118 MB at
+    /// 480x480).
     pub fn fused_logits(&self, path_1: Tensor<4>, text: Tensor<2>) -> Tensor<4> {
-        let [b, c, h, w] = path_1.dims();
-        let hw = h * w;
-        let flat = path_1.reshape([b, c, hw]);
-        let text = text.cast(DType::F32).unsqueeze::<3>();
-        let n = text.dims()[1];
-        let parts: Vec<Tensor<3>> = (0..hw)
-            .step_by(CHUNK)
-            .map(|s| {
-                let len = CHUNK.min(hw - s);
-                let px = self
-                    .head1
-                    .forward_flat(flat.clone().narrow(2, s, len))
-                    .cast(DType::F32);
-                let norms = px.clone().square().sum_dim(1).sqrt();
-                text.clone().matmul(px) / norms
-            })
-            .collect();
-        (Tensor::cat(parts, 2) * LOGIT_SCALE).reshape([b, n, h, w])
+        chunked_logits(path_1, text, |x| {
+            self.head1.forward_flat(x).cast(DType::F32)
+        })
     }
 
     fn act(&self, x: Tensor<4>) -> Tensor<4> {

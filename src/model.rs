@@ -285,11 +285,15 @@ impl Lseg {
 
     /// Raw pixel embeddings `[B, out_dim, H/2, W/2]` (the output of `scratch.head1`).
     pub fn embed(&self, image: Tensor<4>) -> Result<Tensor<4>> {
+        Ok(self.head.embed(self.path_1(image)?))
+    }
+
+    /// ViT and decoder: `path_1` `[B, features, H/2, W/2]`.
+    fn path_1(&self, image: Tensor<4>) -> Result<Tensor<4>> {
         self.check_input(image.dims())?;
         let x = image.to_device(&self.device).cast(self.precision.dtype());
         let (hooks, grid) = self.vit.forward(x);
-        let path_1 = self.decoder.forward(hooks, grid).path_1;
-        Ok(self.head.embed(path_1))
+        Ok(self.decoder.forward(hooks, grid).path_1)
     }
 
     /// Logits `[B, N, H/2, W/2]` (1/0.07 times cosine similarity), float32.
@@ -304,10 +308,7 @@ impl Lseg {
 
     /// `LSeg.forward`: normalised image `[B, 3, H, W]` to logits `[B, N, H, W]`.
     pub fn forward(&self, image: Tensor<4>, labels: &LabelSet) -> Result<Tensor<4>> {
-        self.check_input(image.dims())?;
-        let x = image.to_device(&self.device).cast(self.precision.dtype());
-        let (hooks, grid) = self.vit.forward(x);
-        let path_1 = self.decoder.forward(hooks, grid).path_1;
+        let path_1 = self.path_1(image)?;
         let logits = self.head.fused_logits(path_1, labels.embeddings.clone());
         Ok(self.output(logits))
     }

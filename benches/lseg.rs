@@ -68,7 +68,7 @@ fn bench(c: &mut Criterion) {
         let path = dir.path().join(format!("{name}.safetensors"));
         std::fs::write(
             &path,
-            lseg::weights::random_safetensors(&cfg, Precision::F32).unwrap(),
+            lseg::testing::random_safetensors(&cfg, Precision::F32).unwrap(),
         )
         .unwrap();
         for backend in backends() {
@@ -117,7 +117,7 @@ fn bench(c: &mut Criterion) {
                     })
                 });
                 let img = image(s, s);
-                let view = lseg::ImageView::packed(&img, s, s, lseg::PixelFormat::Rgb8);
+                let view = lseg::ImageView::packed(&img, s, s, lseg::PixelFormat::Rgb8).unwrap();
                 let single = Mode::Single { size: Some(s) };
                 g.bench_function(format!("segment_single_{s}x{s}"), |b| {
                     b.iter(|| {
@@ -127,7 +127,8 @@ fn bench(c: &mut Criterion) {
                 });
                 if std::env::var("LSEG_BENCH_MULTISCALE").is_ok_and(|v| v == "1") {
                     let img = image(360, 480);
-                    let view = lseg::ImageView::packed(&img, 480, 360, lseg::PixelFormat::Rgb8);
+                    let view =
+                        lseg::ImageView::packed(&img, 480, 360, lseg::PixelFormat::Rgb8).unwrap();
                     let ms = Mode::MultiScale(MultiScale::default());
                     g.sample_size(10).measurement_time(Duration::from_secs(1));
                     g.bench_function("segment_multiscale_360x480", |b| {

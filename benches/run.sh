@@ -8,26 +8,27 @@
 # 3. multi-scale segment of a 360x480 image and peak RSS of load + one segment
 #    (/usr/bin/time -v on examples/segment.rs);
 # 4. label agreement of half-precision compute with float32 (examples/precision_agreement.rs).
-# Results go to target/bench-results/. Environment knobs: see benches/lseg.rs.
+# Results go to $CARGO_TARGET_DIR (or target)/bench-results/. Environment knobs: see benches/lseg.rs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=target/bench-results
+target="${CARGO_TARGET_DIR:-target}"
+out="$target/bench-results"
 mkdir -p "$out"
 LIBTORCH="$(bash .ci/install-libtorch.sh)"; export LIBTORCH
 cache="${LSEG_CACHE:-$HOME/.cache/lseg}"
 # The pure-Rust backends are measured with a binary that does not link libtorch (whose
 # libraries alone add ~110 MB of resident memory at start-up); tch with a tch build.
-cargo build --release --example segment
-cp target/release/examples/segment "$out/segment-rust"
-cargo build --release --features tch --examples
+cargo build --release -p lseg --features ndarray --example segment
+cp "$target/release/examples/segment" "$out/segment-rust"
+cargo build --release -p lseg --features ndarray,tch --examples
 w="$cache/bench-weights"; mkdir -p "$w"
 for p in f32 f16 bf16; do
-  [ -f "$w/vitl16.$p.safetensors" ] || target/release/examples/random_weights vitl16 $p "$w/vitl16.$p.safetensors"
+  [ -f "$w/vitl16.$p.safetensors" ] || "$target/release/examples/random_weights" vitl16 $p "$w/vitl16.$p.safetensors"
 done
 
 echo "== criterion"
 LSEG_BENCH_BACKENDS="${LSEG_BENCH_BACKENDS:-flex,ndarray,tch}" LSEG_BENCH_PRECISIONS="${LSEG_BENCH_PRECISIONS:-f32,bf16}" \
-  cargo bench --features tch --bench lseg -- --noplot 2>&1 | tee "$out/criterion.txt" | grep -E "^vit|time:"
+  cargo bench -p lseg --features ndarray,tch --bench lseg -- --noplot 2>&1 | tee "$out/criterion.txt" | grep -E "^vit|time:"
 
 echo "== PyTorch baseline"
 py="$cache/torchenv/bin/python"
@@ -47,7 +48,7 @@ for cfg in "flex f32 f32" "tch f32 f32" "tch bf16 bf16" "ndarray f32 f32" "flex 
     extra=""; [ $mode = multiscale ] && extra="--multiscale --width 480 --height 360"
     # multi-scale (36 passes) only where a pass is fast
     [ $mode = multiscale ] && { [ $1 = ndarray ] || [ $2 != $3 ] || { [ $1 = flex ] && [ $2 != f32 ]; }; } && continue
-    bin=target/release/examples/segment; [ $1 = tch ] || bin="$out/segment-rust"
+    bin="$target/release/examples/segment"; [ $1 = tch ] || bin="$out/segment-rust"
     /usr/bin/time -v $bin "$w/vitl16.$3.safetensors" --backend $1 --dtype $2 $extra \
       2> "$out/time.$1.$2.$3.$mode.txt" >/dev/null
     printf '%-8s compute=%-5s file=%-5s %-11s %s %s peak_rss_kb=%s\n' $1 $2 $3 $mode \
@@ -60,6 +61,6 @@ done
 
 echo "== half-precision compute: label agreement with float32 (full-size random weights)"
 {
-target/release/examples/precision_agreement "$w/vitl16.f32.safetensors" tch bf16
-target/release/examples/precision_agreement "$w/vitl16.f32.safetensors" flex f16
+"$target/release/examples/precision_agreement" "$w/vitl16.f32.safetensors" tch bf16
+"$target/release/examples/precision_agreement" "$w/vitl16.f32.safetensors" flex f16
 } | tee "$out/agreement.txt"

@@ -31,7 +31,7 @@ fn main() -> lseg::Result<()> {
             [v(0.03, 0.011), v(0.007, 0.05), v(0.021, -0.017)]
         })
         .collect();
-    let image = ImageView::packed(&pixels, size, size, PixelFormat::Rgb8);
+    let image = ImageView::packed(&pixels, size, size, PixelFormat::Rgb8)?;
     let mode = Mode::Single { size: Some(size) };
     let run = |precision| -> lseg::Result<(Vec<u16>, Vec<f32>)> {
         let opts = LoadOptions {

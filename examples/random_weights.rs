@@ -7,7 +7,7 @@ fn main() -> lseg::Result<()> {
         std::process::exit(2);
     };
     let cfg = lseg::LsegConfig::preset(preset)?;
-    let bytes = lseg::weights::random_safetensors(&cfg, dtype.parse()?)?;
+    let bytes = lseg::testing::random_safetensors(&cfg, dtype.parse()?)?;
     std::fs::write(out, bytes).map_err(|source| lseg::Error::Io {
         path: out.into(),
         source,

@@ -45,7 +45,7 @@ fn main() -> lseg::Result<()> {
     let pixels: Vec<u8> = (0..w * h * 3)
         .map(|i| ((i / 3) % w * 255 / w) as u8)
         .collect();
-    let image = ImageView::packed(&pixels, w, h, PixelFormat::Rgb8);
+    let image = ImageView::packed(&pixels, w, h, PixelFormat::Rgb8)?;
     let t = std::time::Instant::now();
     let mode = if multiscale {
         Mode::MultiScale(MultiScale::default())

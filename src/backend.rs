@@ -71,7 +71,7 @@ impl Backend {
             Self::TchCpu => Ok(Device::libtorch()),
             #[cfg(feature = "tch")]
             Self::TchCuda(i) => {
-                let n = crate::tch_support::cuda_device_count();
+                let n = Self::cuda_device_count();
                 if i >= n {
                     return Err(Error::Backend(format!(
                         "CUDA device {i} requested, {n} available to libtorch"
@@ -82,6 +82,15 @@ impl Backend {
             #[allow(unreachable_patterns)]
             _ => unreachable!("checked by is_compiled"),
         }
+    }
+
+    /// Number of CUDA devices libtorch sees (0 without the `tch` feature).
+    pub fn cuda_device_count() -> usize {
+        #[cfg(feature = "tch")]
+        let n = crate::tch_support::cuda_device_count();
+        #[cfg(not(feature = "tch"))]
+        let n = 0;
+        n
     }
 
     /// Whether the backend can hold the dtype.

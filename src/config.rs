@@ -191,11 +191,6 @@ impl LsegConfig {
         serde_json::to_string(self).expect("config serialises")
     }
 
-    /// The input size multiple the network needs (32 for both paths).
-    pub fn size_multiple(&self) -> usize {
-        32
-    }
-
     /// Check internal consistency.
     pub fn validate(&self) -> Result<()> {
         let v = &self.vit;

@@ -5,9 +5,8 @@ use burn::tensor::activation::{leaky_relu, relu, tanh};
 use burn::tensor::{DType, Tensor};
 
 use crate::config::{Activation, HeadBlock, LsegConfig};
-use crate::dpt::upsample2;
 use crate::error::Result;
-use crate::nn::{Conv2d, ConvSpec};
+use crate::nn::{Conv1x1, Conv2d, ConvSpec, upsample2};
 use crate::weights::Loader;
 
 /// `exp(ln(1/0.07))` evaluated in float32, exactly as the official `logit_scale`
@@ -40,46 +39,62 @@ fn chunked_logits(
     (Tensor::cat(parts, 2) * LOGIT_SCALE).reshape([b, n, h, w])
 }
 
-/// L2-normalise along `dim` with no epsilon, as the official `x / x.norm(dim)`.
-pub fn l2_normalize<const D: usize>(x: Tensor<D>, dim: usize) -> Tensor<D> {
-    let norm = x.clone().square().sum_dim(dim).sqrt();
-    x / norm
+/// The spatial-regularisation blocks on the logits (`scratch.head_block`, `arch_option`).
+#[derive(Debug, Clone)]
+enum LabelBlocks {
+    /// `arch_option` 0.
+    None,
+    /// `depth` applications of one shared 3x3 conv on every label's map (plus the max over
+    /// labels for the bottleneck kind), `activation` between them.
+    Blocks {
+        conv: Box<Conv2d>,
+        bottleneck: bool,
+        depth: usize,
+        activation: Activation,
+    },
+}
+
+/// The activation between head-block applications.
+fn act(activation: Activation, x: Tensor<4>) -> Tensor<4> {
+    match activation {
+        Activation::Relu => relu(x),
+        Activation::Lrelu => leaky_relu(x, 0.01),
+        Activation::Tanh => tanh(x),
+    }
 }
 
 /// Pixel-embedding head and label matching.
 #[derive(Debug, Clone)]
 pub struct Head {
-    head1: Conv2d,
-    block: Option<Conv2d>,
-    kind: HeadBlock,
-    depth: usize,
-    activation: Activation,
+    head1: Conv1x1,
+    blocks: LabelBlocks,
 }
 
 impl Head {
+    /// `scratch.head1` and `scratch.head_block` under `l`.
     pub(crate) fn load(l: &Loader, cfg: &LsegConfig) -> Result<Self> {
-        // The label-space blocks run on the float32 logits whatever the compute dtype.
-        let l32 = l.with_dtype(DType::F32);
-        let block = match cfg.head_block {
-            HeadBlock::None => None,
-            _ => Some(Conv2d::load(
-                &l32,
-                "scratch.head_block.depthwise.depthwise",
-                ConvSpec::new(1, 1, 3, 1, 1),
-                true,
-            )?),
+        let scratch = l.pp("scratch");
+        let blocks = match cfg.head_block {
+            HeadBlock::None => LabelBlocks::None,
+            kind => LabelBlocks::Blocks {
+                // The label-space blocks run on the float32 logits whatever the compute dtype.
+                conv: Box::new(Conv2d::load(
+                    &scratch
+                        .with_dtype(DType::F32)
+                        .pp("head_block")
+                        .pp("depthwise")
+                        .pp("depthwise"),
+                    ConvSpec::new(1, 1, 3, 1, 1),
+                    true,
+                )?),
+                bottleneck: kind == HeadBlock::Bottleneck,
+                depth: cfg.block_depth,
+                activation: cfg.activation,
+            },
         };
         Ok(Self {
-            head1: Conv2d::load(
-                l,
-                "scratch.head1",
-                ConvSpec::new(cfg.features, cfg.out_dim, 1, 1, 0),
-                true,
-            )?,
-            block,
-            kind: cfg.head_block,
-            depth: cfg.block_depth,
-            activation: cfg.activation,
+            head1: Conv1x1::load(&scratch.pp("head1"), cfg.features, cfg.out_dim, true)?,
+            blocks,
         })
     }
 
@@ -105,31 +120,30 @@ impl Head {
         })
     }
 
-    fn act(&self, x: Tensor<4>) -> Tensor<4> {
-        match self.activation {
-            Activation::Relu => relu(x),
-            Activation::Lrelu => leaky_relu(x, 0.01),
-            Activation::Tanh => tanh(x),
-        }
-    }
-
     /// Spatial-regularisation blocks then bilinear x2: logits at input resolution.
     pub fn output(&self, logits: Tensor<4>) -> Tensor<4> {
         let mut x = logits;
-        if let Some(conv) = &self.block {
+        if let LabelBlocks::Blocks {
+            conv,
+            bottleneck,
+            depth,
+            activation,
+        } = &self.blocks
+        {
             let [b, n, h, w] = x.dims();
-            for i in 0..self.depth {
-                let max = match self.kind {
-                    HeadBlock::Bottleneck => Some(x.clone().max_dim(1)),
-                    _ => None,
-                };
+            for i in 0..*depth {
+                let max = bottleneck.then(|| x.clone().max_dim(1));
                 let mut y = conv
                     .forward(x.reshape([b * n, 1, h, w]))
                     .reshape([b, n, h, w]);
                 if let Some(m) = max {
                     y = y + m;
                 }
-                x = if i + 1 < self.depth { self.act(y) } else { y };
+                x = if i + 1 < *depth {
+                    act(*activation, y)
+                } else {
+                    y
+                };
             }
         }
         upsample2(x)

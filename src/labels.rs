@@ -1,4 +1,39 @@
-//! Built-in label sets.
+//! Label lists: the rules every front end shares (how many, how a comma list splits) and
+//! built-in label sets. The per-label rules (not empty, at most 77 CLIP tokens unless
+//! truncated) are applied where labels are tokenised, [`Lseg::tokenize`](crate::Lseg::tokenize).
+
+use crate::error::{Error, Result};
+
+/// Most labels in one set (label maps are `u16`).
+pub const MAX_LABELS: usize = 65535;
+
+/// Check the length of a label list: `1..=MAX_LABELS`.
+pub fn check_count(n: usize) -> Result<()> {
+    match n {
+        0 => Err(Error::Label("the label list is empty".into())),
+        n if n > MAX_LABELS => Err(Error::Label(format!(
+            "{n} labels given, at most {MAX_LABELS}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// The labels of a labels file: one per line, trimmed; blank lines and lines starting with
+/// `#` are skipped.
+pub fn parse_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Split a comma-separated list (`"dog, grass, other"`) into trimmed labels, as command lines
+/// and parameter files write them. Empty entries are kept, so that encoding them reports
+/// their position.
+pub fn split_list(list: &str) -> Vec<String> {
+    list.split(',').map(|l| l.trim().to_string()).collect()
+}
 
 /// The 150 ADE20K class names as the official code reads them
 /// (`label_files/ade20k_objectInfo150.txt`, last name of each line, first synonym).
@@ -154,3 +189,33 @@ pub const ADE20K: [&str; 150] = [
     "clock",
     "flag",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comma_lists_split_and_trim() {
+        assert_eq!(
+            split_list(" dog,grass , a red car"),
+            ["dog", "grass", "a red car"]
+        );
+        assert_eq!(split_list("dog,,cat"), ["dog", "", "cat"]);
+    }
+
+    #[test]
+    fn label_files_skip_blank_and_comment_lines() {
+        assert_eq!(
+            parse_lines("# classes\n dog \n\n  \ngrass\r\n#x\n"),
+            ["dog", "grass"]
+        );
+    }
+
+    #[test]
+    fn counts_outside_the_range_are_label_errors() {
+        assert!(check_count(1).is_ok() && check_count(MAX_LABELS).is_ok());
+        for n in [0, MAX_LABELS + 1] {
+            assert!(matches!(check_count(n), Err(Error::Label(_))), "{n}");
+        }
+    }
+}

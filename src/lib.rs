@@ -17,17 +17,20 @@
 #![deny(missing_docs)]
 
 pub mod backend;
-pub mod capi;
 pub mod config;
 mod dpt;
+pub mod embed;
 pub mod error;
-pub mod eval;
 pub mod head;
+pub mod image;
 pub mod labels;
 mod model;
 mod nn;
+pub mod protocol;
+pub mod segmentation;
 #[cfg(feature = "tch")]
 mod tch_support;
+pub mod testing;
 pub mod text;
 pub mod tokenizer;
 pub mod vit;
@@ -36,12 +39,12 @@ pub mod weights;
 pub use backend::{Backend, Precision, set_num_threads};
 pub use config::{Activation, HeadBlock, LsegConfig, Readout, TextConfig, VitConfig};
 pub use dpt::{Decoder, DecoderTaps};
+pub use embed::{EmbedNorm, EmbedOptions, EmbedResolution};
 pub use error::{Error, Result};
-pub use eval::{
-    EmbedNorm, EmbedOptions, EmbedResolution, ImageView, Mode, MultiScale, PixelFormat,
-    Segmentation,
-};
+pub use image::{ImageView, MAX_IMAGE_SIDE, PixelFormat};
 pub use model::{LabelSet, LoadOptions, Lseg, Taps};
+pub use protocol::{Mode, MultiScale, Progress};
+pub use segmentation::Segmentation;
 pub use tokenizer::ClipTokenizer;
 
 /// burn, re-exported so callers use the same tensor types.

@@ -8,11 +8,13 @@ use crate::backend::{Backend, Precision};
 use crate::config::LsegConfig;
 use crate::dpt::Decoder;
 use crate::error::{Error, Result};
-use crate::head::{Head, l2_normalize};
+use crate::head::Head;
+use crate::nn::l2_normalize;
+use crate::testing::random_values;
 use crate::text::TextEncoder;
 use crate::tokenizer::ClipTokenizer;
 use crate::vit::Vit;
-use crate::weights::{Loader, Source, WeightFile, Weights};
+use crate::weights::{Generated, Loader, Source, WeightFile, Weights};
 
 /// How to load a model.
 #[derive(Debug, Clone, Default)]
@@ -127,23 +129,21 @@ impl Lseg {
     /// real shapes (benchmarks and tests; nothing is read or downloaded).
     pub fn random(cfg: &LsegConfig, opts: &LoadOptions) -> Result<Self> {
         cfg.validate()?;
-        Self::build(&Source::Random(Default::default()), cfg.clone(), opts)
+        let values = Generated::new(&random_values);
+        Self::build(&Source::Generated(&values), cfg.clone(), opts)
     }
 
     /// Every tensor (official key, shape) the model reads for a configuration, in load order.
     pub fn tensor_specs(cfg: &LsegConfig) -> Result<Vec<(String, Vec<usize>)>> {
         cfg.validate()?;
-        let source = Source::Random(Default::default());
+        let values = Generated::new(&random_values);
         let opts = LoadOptions {
             backend: Some(Backend::default_cpu()?),
             ..Default::default()
         };
         // Shapes only: a model of the full size is built and dropped.
-        Self::build(&source, cfg.clone(), &opts)?;
-        match source {
-            Source::Random(rec) => Ok(rec.into_inner()),
-            Source::File(_) => unreachable!(),
-        }
+        Self::build(&Source::Generated(&values), cfg.clone(), &opts)?;
+        Ok(values.into_requested())
     }
 
     fn build(source: &Source, cfg: LsegConfig, opts: &LoadOptions) -> Result<Self> {
@@ -159,11 +159,7 @@ impl Lseg {
         }
         let device = backend.device()?;
         let tokenizer = ClipTokenizer::global()?;
-        let l = Loader {
-            source,
-            device: device.clone(),
-            dtype: opts.precision.dtype(),
-        };
+        let l = Loader::new(source, device.clone(), opts.precision.dtype());
         // The text tower keeps its weights in the model's precision (memory) but always
         // computes in float32 (it runs once per label set; exact on the stored weights).
         Ok(Self {
@@ -204,12 +200,11 @@ impl Lseg {
         self.cfg.out_dim
     }
 
-    /// Tokenise labels like `clip.tokenize` (rows without padding). Empty lists, empty or
-    /// whitespace-only labels and (unless `truncate`) labels over 77 tokens are errors.
+    /// Tokenise labels like `clip.tokenize` (rows without padding). Empty lists, lists over
+    /// [`MAX_LABELS`](crate::labels::MAX_LABELS), empty or whitespace-only labels and (unless
+    /// `truncate`) labels over 77 tokens are errors.
     pub fn tokenize<S: AsRef<str>>(&self, labels: &[S], truncate: bool) -> Result<Vec<Vec<u32>>> {
-        if labels.is_empty() {
-            return Err(Error::Label("the label list is empty".into()));
-        }
+        crate::labels::check_count(labels.len())?;
         labels
             .iter()
             .enumerate()
@@ -254,7 +249,7 @@ impl Lseg {
     /// Check a network input `[B, 3, H, W]`: H and W non-zero multiples of 32.
     pub fn check_input(&self, dims: [usize; 4]) -> Result<()> {
         let [b, c, h, w] = dims;
-        let m = self.cfg.size_multiple();
+        let m = crate::protocol::SIZE_MULTIPLE;
         if b == 0 || c != 3 {
             return Err(Error::InvalidInput(format!(
                 "image tensor must be [B>=1, 3, H, W], got {dims:?}"

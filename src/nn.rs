@@ -1,11 +1,41 @@
-//! Small inference-only layers over burn's functional ops, loaded by official key name.
+//! Small inference-only layers over burn's functional ops, each loaded from the official
+//! parameter names (`weight`, `bias`, ...) under a scoped [`Loader`], and the shared ops.
 
 use burn::tensor::Tensor;
-use burn::tensor::module::{attention, conv_transpose2d, conv2d, layer_norm, linear};
-use burn::tensor::ops::{AttentionModuleOptions, ConvOptions, ConvTransposeOptions};
+use burn::tensor::module::{attention, conv_transpose2d, conv2d, interpolate, layer_norm, linear};
+use burn::tensor::ops::{
+    AttentionModuleOptions, ConvOptions, ConvTransposeOptions, InterpolateMode, InterpolateOptions,
+};
 
 use crate::error::Result;
 use crate::weights::Loader;
+
+/// Bilinear resize to `h x w` with align_corners=True (the official evaluator's `up_kwargs`;
+/// burn's default too, but set explicitly); a no-op at the same size.
+pub(crate) fn resize_bilinear(x: Tensor<4>, h: usize, w: usize) -> Tensor<4> {
+    let [_, _, ih, iw] = x.dims();
+    if (ih, iw) == (h, w) {
+        return x;
+    }
+    interpolate(
+        x,
+        InterpolateOptions::new(InterpolateMode::Bilinear)
+            .with_align_corners(true)
+            .with_output_size([h, w]),
+    )
+}
+
+/// Bilinear x2 with align_corners=True (fusion blocks and the output head).
+pub(crate) fn upsample2(x: Tensor<4>) -> Tensor<4> {
+    let [_, _, h, w] = x.dims();
+    resize_bilinear(x, 2 * h, 2 * w)
+}
+
+/// L2-normalise along `dim` with no epsilon, as the official `x / x.norm(dim)`.
+pub fn l2_normalize<const D: usize>(x: Tensor<D>, dim: usize) -> Tensor<D> {
+    let norm = x.clone().square().sum_dim(dim).sqrt();
+    x / norm
+}
 
 /// `t` in dtype `dt` (a cheap clone when it already is).
 pub(crate) fn like<const D: usize>(t: &Tensor<D>, dt: burn::tensor::DType) -> Tensor<D> {
@@ -24,19 +54,21 @@ pub(crate) struct Linear {
 }
 
 impl Linear {
-    pub(crate) fn load(l: &Loader, key: &str, inp: usize, out: usize, bias: bool) -> Result<Self> {
+    /// `weight` `[out, in]` and (when `bias`) `bias` `[out]` under `l`.
+    pub(crate) fn load(l: &Loader, inp: usize, out: usize, bias: bool) -> Result<Self> {
         Ok(Self {
-            w: l.linear_weight(&format!("{key}.weight"), out, inp)?,
+            w: l.linear_weight("weight", out, inp)?,
             b: if bias {
-                Some(l.tensor(&format!("{key}.bias"), [out])?)
+                Some(l.tensor("bias", [out])?)
             } else {
                 None
             },
         })
     }
 
-    /// Load from explicit weight and bias keys (CLIP's packed `in_proj_weight`, say).
-    pub(crate) fn load_keys(
+    /// Load from other names of the weight and bias under `l` (CLIP's packed
+    /// `in_proj_weight` and `in_proj_bias`, say).
+    pub(crate) fn load_named(
         l: &Loader,
         weight: &str,
         bias: &str,
@@ -104,10 +136,11 @@ pub(crate) struct LayerNorm {
 }
 
 impl LayerNorm {
-    pub(crate) fn load(l: &Loader, key: &str, dim: usize, eps: f64) -> Result<Self> {
+    /// `weight` and `bias` `[dim]` under `l`.
+    pub(crate) fn load(l: &Loader, dim: usize, eps: f64) -> Result<Self> {
         Ok(Self {
-            g: l.tensor(&format!("{key}.weight"), [dim])?,
-            b: l.tensor(&format!("{key}.bias"), [dim])?,
+            g: l.tensor("weight", [dim])?,
+            b: l.tensor("bias", [dim])?,
             eps,
         })
     }
@@ -118,14 +151,64 @@ impl LayerNorm {
     }
 }
 
+/// A 1x1 stride-1 `nn.Conv2d`, run as one matmul over channels.
+#[derive(Debug, Clone)]
+pub(crate) struct Conv1x1 {
+    /// `[out, in]`.
+    w: Tensor<2>,
+    b: Option<Tensor<1>>,
+}
+
+impl Conv1x1 {
+    /// `weight` `[out, inp, 1, 1]` and (when `bias`) `bias` `[out]` under `l`.
+    pub(crate) fn load(l: &Loader, inp: usize, out: usize, bias: bool) -> Result<Self> {
+        let w = l.tensor("weight", [out, inp, 1, 1])?;
+        let b = if bias {
+            Some(l.tensor("bias", [out])?)
+        } else {
+            None
+        };
+        Ok(Self::new(w, b))
+    }
+
+    /// From a `[out, in, 1, 1]` weight.
+    fn new(w: Tensor<4>, b: Option<Tensor<1>>) -> Self {
+        let [out, inp, _, _] = w.dims();
+        Self {
+            w: w.reshape([out, inp]),
+            b,
+        }
+    }
+
+    pub(crate) fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let [b, c, h, wd] = x.dims();
+        let out = self.w.dims()[0];
+        self.forward_flat(x.reshape([b, c, h * wd]))
+            .reshape([b, out, h, wd])
+    }
+
+    /// The convolution on flattened pixels, `[B, in, L]` to `[B, out, L]`.
+    pub(crate) fn forward_flat(&self, x: Tensor<3>) -> Tensor<3> {
+        let out = self.w.dims()[0];
+        let y = self.w.clone().unsqueeze::<3>().matmul(x);
+        match &self.b {
+            Some(bias) => y + bias.clone().reshape([1, out, 1]),
+            None => y,
+        }
+    }
+}
+
 /// `nn.Conv2d` (optionally with an eval-mode BatchNorm folded in).
 #[derive(Debug, Clone)]
-pub(crate) struct Conv2d {
-    w: Tensor<4>,
-    b: Option<Tensor<1>>,
-    opts: ConvOptions<2>,
-    /// 1x1 stride-1 convolutions run as one matmul over channels: `[out, in]`.
-    pointwise: Option<Tensor<2>>,
+pub(crate) enum Conv2d {
+    /// 1x1 stride-1 convolutions run as one matmul over channels.
+    Pointwise(Conv1x1),
+    /// Any other geometry, through burn's `conv2d`.
+    Spatial {
+        w: Tensor<4>,
+        b: Option<Tensor<1>>,
+        opts: ConvOptions<2>,
+    },
 }
 
 /// Geometry of a square convolution.
@@ -151,10 +234,11 @@ impl ConvSpec {
 }
 
 impl Conv2d {
-    pub(crate) fn load(l: &Loader, key: &str, s: ConvSpec, bias: bool) -> Result<Self> {
-        let w = l.tensor(&format!("{key}.weight"), [s.out, s.inp, s.k, s.k])?;
+    /// `weight` `[out, in, k, k]` and (when `bias`) `bias` `[out]` under `l`.
+    pub(crate) fn load(l: &Loader, s: ConvSpec, bias: bool) -> Result<Self> {
+        let w = l.tensor("weight", [s.out, s.inp, s.k, s.k])?;
         let b = if bias {
-            Some(l.tensor(&format!("{key}.bias"), [s.out])?)
+            Some(l.tensor("bias", [s.out])?)
         } else {
             None
         };
@@ -162,26 +246,24 @@ impl Conv2d {
     }
 
     fn new(w: Tensor<4>, b: Option<Tensor<1>>, s: ConvSpec) -> Self {
-        let pointwise =
-            (s.k == 1 && s.stride == 1 && s.pad == 0).then(|| w.clone().reshape([s.out, s.inp]));
-        Self {
-            w,
-            b,
-            opts: Self::opts(s),
-            pointwise,
+        if s.k == 1 && s.stride == 1 && s.pad == 0 {
+            Self::Pointwise(Conv1x1::new(w, b))
+        } else {
+            Self::Spatial {
+                w,
+                b,
+                opts: ConvOptions::new([s.stride; 2], [s.pad; 2], [1, 1], 1),
+            }
         }
     }
 
-    fn opts(s: ConvSpec) -> ConvOptions<2> {
-        ConvOptions::new([s.stride; 2], [s.pad; 2], [1, 1], 1)
-    }
-
-    /// A bias-free conv followed by an eval-mode `BatchNorm2d` (eps 1e-5), folded into one conv:
-    /// `w' = w * g / sqrt(var + eps)`, `b' = beta - mean * g / sqrt(var + eps)` (in f64).
-    pub(crate) fn load_with_bn(l: &Loader, conv: &str, bn: &str, s: ConvSpec) -> Result<Self> {
+    /// A bias-free conv (`weight` under `conv`) followed by an eval-mode `BatchNorm2d` (eps
+    /// 1e-5, under `bn`), folded into one conv: `w' = w * g / sqrt(var + eps)`,
+    /// `b' = beta - mean * g / sqrt(var + eps)` (in f64).
+    pub(crate) fn load_with_bn(conv: &Loader, bn: &Loader, s: ConvSpec) -> Result<Self> {
         let shape = [s.out, s.inp, s.k, s.k];
-        let mut w = l.host(&format!("{conv}.weight"), &shape)?;
-        let get = |n: &str| l.host(&format!("{bn}.{n}"), &[s.out]);
+        let mut w = conv.host("weight", &shape)?;
+        let get = |n: &str| bn.host(n, &[s.out]);
         let (g, beta, mean, var) = (
             get("weight")?,
             get("bias")?,
@@ -198,35 +280,16 @@ impl Conv2d {
             b[o] = (beta[o] as f64 - mean[o] as f64 * scale) as f32;
         }
         Ok(Self::new(
-            l.from_host(w, shape),
-            Some(l.from_host(b, [s.out])),
+            conv.from_host(w, shape),
+            Some(conv.from_host(b, [s.out])),
             s,
         ))
     }
 
     pub(crate) fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        match &self.pointwise {
-            Some(w) => {
-                let [b, c, h, wd] = x.dims();
-                let out = w.dims()[0];
-                self.forward_flat(x.reshape([b, c, h * wd]))
-                    .reshape([b, out, h, wd])
-            }
-            None => conv2d(x, self.w.clone(), self.b.clone(), self.opts.clone()),
-        }
-    }
-
-    /// A 1x1 stride-1 convolution on flattened pixels, `[B, in, L]` to `[B, out, L]`.
-    pub(crate) fn forward_flat(&self, x: Tensor<3>) -> Tensor<3> {
-        let w = self
-            .pointwise
-            .as_ref()
-            .expect("forward_flat needs a 1x1 stride-1 convolution");
-        let out = w.dims()[0];
-        let y = w.clone().unsqueeze::<3>().matmul(x);
-        match &self.b {
-            Some(bias) => y + bias.clone().reshape([1, out, 1]),
-            None => y,
+        match self {
+            Self::Pointwise(c) => c.forward(x),
+            Self::Spatial { w, b, opts } => conv2d(x, w.clone(), b.clone(), opts.clone()),
         }
     }
 }
@@ -240,10 +303,11 @@ pub(crate) struct ConvTranspose2d {
 }
 
 impl ConvTranspose2d {
-    pub(crate) fn load(l: &Loader, key: &str, ch: usize, k: usize) -> Result<Self> {
+    /// `weight` `[ch, ch, k, k]` and `bias` `[ch]` under `l`.
+    pub(crate) fn load(l: &Loader, ch: usize, k: usize) -> Result<Self> {
         Ok(Self {
-            w: l.tensor(&format!("{key}.weight"), [ch, ch, k, k])?,
-            b: l.tensor(&format!("{key}.bias"), [ch])?,
+            w: l.tensor("weight", [ch, ch, k, k])?,
+            b: l.tensor("bias", [ch])?,
             opts: ConvTransposeOptions::new([k, k], [0, 0], [0, 0], [1, 1], 1),
         })
     }

@@ -11,8 +11,6 @@ use crate::error::{Error, Result};
 use crate::nn::{LayerNorm, Linear, SelfAttention, like};
 use crate::weights::{HostTable, Loader};
 
-const P: &str = "clip_pretrained";
-
 #[derive(Debug, Clone)]
 struct ResBlock {
     ln_1: LayerNorm,
@@ -45,43 +43,40 @@ pub struct TextEncoder {
 }
 
 impl TextEncoder {
+    /// `clip_pretrained.*` under `l`.
     pub(crate) fn load(l: &Loader, cfg: &TextConfig) -> Result<Self> {
         let w = cfg.width;
         let eps = cfg.layer_norm_eps;
+        let clip = l.pp("clip_pretrained");
+        let resblocks = clip.pp("transformer").pp("resblocks");
         let blocks = (0..cfg.layers)
             .map(|i| {
-                let k = format!("{P}.transformer.resblocks.{i}");
+                let block = resblocks.pp(i);
+                let attn = block.pp("attn");
+                let mlp = block.pp("mlp");
                 Ok(ResBlock {
-                    ln_1: LayerNorm::load(l, &format!("{k}.ln_1"), w, eps)?,
+                    ln_1: LayerNorm::load(&block.pp("ln_1"), w, eps)?,
                     attn: SelfAttention::new(
-                        Linear::load_keys(
-                            l,
-                            &format!("{k}.attn.in_proj_weight"),
-                            &format!("{k}.attn.in_proj_bias"),
-                            w,
-                            3 * w,
-                        )?,
-                        Linear::load(l, &format!("{k}.attn.out_proj"), w, w, true)?,
+                        Linear::load_named(&attn, "in_proj_weight", "in_proj_bias", w, 3 * w)?,
+                        Linear::load(&attn.pp("out_proj"), w, w, true)?,
                         cfg.heads,
                         true,
                     ),
-                    ln_2: LayerNorm::load(l, &format!("{k}.ln_2"), w, eps)?,
-                    c_fc: Linear::load(l, &format!("{k}.mlp.c_fc"), w, 4 * w, true)?,
-                    c_proj: Linear::load(l, &format!("{k}.mlp.c_proj"), 4 * w, w, true)?,
+                    ln_2: LayerNorm::load(&block.pp("ln_2"), w, eps)?,
+                    c_fc: Linear::load(&mlp.pp("c_fc"), w, 4 * w, true)?,
+                    c_proj: Linear::load(&mlp.pp("c_proj"), 4 * w, w, true)?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
             cfg: cfg.clone(),
-            token_embedding: l
-                .table(&format!("{P}.token_embedding.weight"), [cfg.vocab_size, w])?,
-            positional_embedding: l.tensor(
-                &format!("{P}.positional_embedding"),
-                [cfg.context_length, w],
-            )?,
+            token_embedding: clip
+                .pp("token_embedding")
+                .table("weight", [cfg.vocab_size, w])?,
+            positional_embedding: clip.tensor("positional_embedding", [cfg.context_length, w])?,
             blocks,
-            ln_final: LayerNorm::load(l, &format!("{P}.ln_final"), w, eps)?,
-            text_projection: l.tensor(&format!("{P}.text_projection"), [w, cfg.embed_dim])?,
+            ln_final: LayerNorm::load(&clip.pp("ln_final"), w, eps)?,
+            text_projection: clip.tensor("text_projection", [w, cfg.embed_dim])?,
         })
     }
 

@@ -10,8 +10,6 @@ use crate::error::Result;
 use crate::nn::{Conv2d, ConvSpec, LayerNorm, Linear, SelfAttention};
 use crate::weights::Loader;
 
-const P: &str = "pretrained.model";
-
 #[derive(Debug, Clone)]
 struct Block {
     norm1: LayerNorm,
@@ -40,49 +38,59 @@ pub struct Vit {
     pos_grid: Tensor<4>,
     /// Class-token position embedding `[1, 1, D]`.
     pos_cls: Tensor<3>,
-    blocks: Vec<Block>,
-    hooks: [usize; 4],
+    /// The blocks up to each hook: stage `k` ends with block `hooks[k]`.
+    stages: [Vec<Block>; 4],
 }
 
 impl Vit {
+    /// `pretrained.model.*` under `l`: the blocks up to the last hook.
     pub(crate) fn load(l: &Loader, cfg: &VitConfig, hooks: [usize; 4]) -> Result<Self> {
         let d = cfg.embed_dim;
         let p = cfg.patch_size;
         let g = cfg.pos_grid;
+        let eps = cfg.layer_norm_eps;
+        let model = l.pp("pretrained").pp("model");
         let blocks = (0..=hooks[3])
             .map(|i| {
-                let k = format!("{P}.blocks.{i}");
+                let block = model.pp("blocks").pp(i);
+                let attn = block.pp("attn");
+                let mlp = block.pp("mlp");
                 Ok(Block {
-                    norm1: LayerNorm::load(l, &format!("{k}.norm1"), d, cfg.layer_norm_eps)?,
+                    norm1: LayerNorm::load(&block.pp("norm1"), d, eps)?,
                     attn: SelfAttention::new(
-                        Linear::load(l, &format!("{k}.attn.qkv"), d, 3 * d, true)?,
-                        Linear::load(l, &format!("{k}.attn.proj"), d, d, true)?,
+                        Linear::load(&attn.pp("qkv"), d, 3 * d, true)?,
+                        Linear::load(&attn.pp("proj"), d, d, true)?,
                         cfg.num_heads,
                         false,
                     ),
-                    norm2: LayerNorm::load(l, &format!("{k}.norm2"), d, cfg.layer_norm_eps)?,
-                    fc1: Linear::load(l, &format!("{k}.mlp.fc1"), d, cfg.mlp_dim, true)?,
-                    fc2: Linear::load(l, &format!("{k}.mlp.fc2"), cfg.mlp_dim, d, true)?,
+                    norm2: LayerNorm::load(&block.pp("norm2"), d, eps)?,
+                    fc1: Linear::load(&mlp.pp("fc1"), d, cfg.mlp_dim, true)?,
+                    fc2: Linear::load(&mlp.pp("fc2"), cfg.mlp_dim, d, true)?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let pos = l.tensor(&format!("{P}.pos_embed"), [1, 1 + g * g, d])?;
+        let mut blocks = blocks.into_iter();
+        let mut next = 0;
+        let stages = hooks.map(|hook| {
+            let stage = blocks.by_ref().take(hook + 1 - next).collect();
+            next = hook + 1;
+            stage
+        });
+        let pos = model.tensor("pos_embed", [1, 1 + g * g, d])?;
         Ok(Self {
             cfg: cfg.clone(),
             patch_embed: Conv2d::load(
-                l,
-                &format!("{P}.patch_embed.proj"),
+                &model.pp("patch_embed").pp("proj"),
                 ConvSpec::new(3, d, p, p, 0),
                 true,
             )?,
-            cls_token: l.tensor(&format!("{P}.cls_token"), [1, 1, d])?,
+            cls_token: model.tensor("cls_token", [1, 1, d])?,
             pos_cls: pos.clone().narrow(1, 0, 1),
             pos_grid: pos
                 .narrow(1, 1, g * g)
                 .reshape([1, g, g, d])
                 .permute([0, 3, 1, 2]),
-            blocks,
-            hooks,
+            stages,
         })
     }
 
@@ -118,15 +126,13 @@ impl Vit {
             .reshape([b, d, gh * gw])
             .swap_dims(1, 2);
         let cls = self.cls_token.clone().expand([b, 1, d]);
-        let mut x = Tensor::cat(vec![cls, x], 1) + self.pos_embed(gh, gw);
-        let mut outs = Vec::with_capacity(4);
-        for (i, blk) in self.blocks.iter().enumerate() {
-            x = blk.forward(x);
-            if self.hooks.contains(&i) {
-                outs.push(x.clone());
-            }
-        }
-        let outs: [Tensor<3>; 4] = outs.try_into().expect("four hooks");
-        (outs, [gh, gw])
+        let x = Tensor::cat(vec![cls, x], 1) + self.pos_embed(gh, gw);
+        let run = |x: Tensor<3>, stage: &[Block]| stage.iter().fold(x, |x, blk| blk.forward(x));
+        let [s1, s2, s3, s4] = &self.stages;
+        let h1 = run(x, s1);
+        let h2 = run(h1.clone(), s2);
+        let h3 = run(h2.clone(), s3);
+        let h4 = run(h3.clone(), s4);
+        ([h1, h2, h3, h4], [gh, gw])
     }
 }

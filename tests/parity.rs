@@ -213,7 +213,7 @@ fn random_weights_model_has_the_loaded_shapes() {
             .iter()
             .all(|(k, _)| !k.starts_with("scratch.refinenet4.resConfUnit1."))
     );
-    let bytes = lseg::weights::random_safetensors(&cfg, lseg::Precision::F16).unwrap();
+    let bytes = lseg::testing::random_safetensors(&cfg, lseg::Precision::F16).unwrap();
     let m = Lseg::load_bytes(&bytes, &LoadOptions::default()).unwrap();
     assert_eq!(m.config(), &cfg);
     let labels = m.encode_labels(&["dog"]).unwrap();

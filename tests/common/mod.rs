@@ -8,10 +8,14 @@ use lseg::weights::WeightFile;
 use lseg::{Activation, Backend, HeadBlock, LsegConfig, Readout, TextConfig, VitConfig};
 use serde_json::Value;
 
+/// `tests/fixtures/<name>` of the repository (found from any workspace member).
 pub fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|d| d.join("tests/fixtures"))
+        .find(|d| d.join("README.md").is_file())
+        .expect("tests/fixtures above the package");
+    dir.join(name)
 }
 
 pub fn fixture_json(name: &str) -> Value {

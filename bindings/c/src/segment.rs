@@ -1,0 +1,174 @@
+//! `lseg_segment`: protocol parameters, caller-allocated outputs.
+
+use lseg_core::{Mode, MultiScale};
+
+use crate::args::params_arg;
+use crate::enums::{lseg_mode, lseg_status};
+use crate::error::{CResult, in_field, internal, invalid, too_small};
+use crate::image::image_arg;
+use crate::labels::labels_arg;
+use crate::model::model_arg;
+use crate::panic::guard;
+use crate::types::{
+    lseg_image, lseg_labels, lseg_model, lseg_segment_outputs, lseg_segment_params,
+};
+
+/// A C resize target: 0 means the input size.
+pub(crate) fn side(v: u32) -> Option<usize> {
+    (v != 0).then_some(v as usize)
+}
+
+/// Default segmentation parameters: single-scale at 480; multi-scale fields hold the official
+/// protocol (520 / 480 / flip / the six official scales); no callback.
+#[unsafe(no_mangle)]
+pub extern "C" fn lseg_segment_params_default() -> lseg_segment_params {
+    lseg_segment_params {
+        struct_size: std::mem::size_of::<lseg_segment_params>() as u32,
+        mode: lseg_mode::Single as u32,
+        size: 480,
+        base_size: 520,
+        crop_size: 480,
+        flip: 1,
+        scales: std::ptr::null(),
+        n_scales: 0,
+        progress: None,
+        user_data: std::ptr::null_mut(),
+    }
+}
+
+/// Empty outputs (all NULL) with `struct_size` set.
+#[unsafe(no_mangle)]
+pub extern "C" fn lseg_segment_outputs_default() -> lseg_segment_outputs {
+    lseg_segment_outputs {
+        struct_size: std::mem::size_of::<lseg_segment_outputs>() as u32,
+        label_map: std::ptr::null_mut(),
+        label_map_len: 0,
+        scores: std::ptr::null_mut(),
+        scores_len: 0,
+        confidence: std::ptr::null_mut(),
+        confidence_len: 0,
+    }
+}
+
+/// The library's protocol of the parameters, validated by the library.
+fn mode_of(p: &lseg_segment_params) -> CResult<Mode> {
+    let mode = match lseg_mode::decode(p.mode, "params->mode")? {
+        lseg_mode::Single => Mode::Single { size: side(p.size) },
+        lseg_mode::MultiScale => {
+            let flip = match p.flip {
+                0 => false,
+                1 => true,
+                f => return Err(invalid(format!("`params->flip` is {f}, must be 0 or 1"))),
+            };
+            // The count is checked before the array is read.
+            let scales = match (p.scales.is_null(), p.n_scales) {
+                (true, 0) => MultiScale::default().scales,
+                (false, n) if (1..=MultiScale::MAX_SCALES).contains(&n) => {
+                    // SAFETY: the caller passes `n_scales` doubles.
+                    unsafe { std::slice::from_raw_parts(p.scales, n) }.to_vec()
+                }
+                (true, n) => {
+                    return Err(invalid(format!(
+                        "`params->scales` is NULL but `n_scales` is {n}"
+                    )));
+                }
+                (false, n) => {
+                    return Err(invalid(format!(
+                        "`params->n_scales` is {n}, must be 1..={}",
+                        MultiScale::MAX_SCALES
+                    )));
+                }
+            };
+            Mode::MultiScale(MultiScale {
+                base_size: p.base_size as usize,
+                crop_size: p.crop_size as usize,
+                scales,
+                flip,
+            })
+        }
+    };
+    mode.validate().map_err(in_field("params"))?;
+    Ok(mode)
+}
+
+/// Segment an image with an encoded label set. Outputs are caller-allocated, at the input
+/// resolution: `label_map` and `confidence` need `width * height` elements, `scores`
+/// `count * width * height`. `params` NULL means `lseg_segment_params_default()`. The
+/// buffers are checked before any work and written only on success.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn lseg_segment(
+    model: *const lseg_model,
+    labels: *const lseg_labels,
+    image: *const lseg_image,
+    params: *const lseg_segment_params,
+    outputs: *const lseg_segment_outputs,
+) -> lseg_status {
+    guard(|| {
+        let m = model_arg(model)?;
+        let l = labels_arg(labels)?;
+        if l.model_id != m.id {
+            return Err(invalid(
+                "`labels` was encoded by another model; encode them with this model",
+            ));
+        }
+        let view = unsafe { image_arg(image)? };
+        let p = if params.is_null() {
+            lseg_segment_params_default()
+        } else {
+            unsafe { params_arg(params, "params")? }
+        };
+        let mode = mode_of(&p)?;
+        let o = unsafe { params_arg(outputs, "outputs")? };
+        if o.label_map.is_null() && o.scores.is_null() && o.confidence.is_null() {
+            return Err(invalid(
+                "`outputs` requests nothing: set label_map, scores or confidence",
+            ));
+        }
+        let hw = view.width() * view.height();
+        let nhw = hw
+            .checked_mul(l.set.len())
+            .ok_or_else(|| invalid("scores size overflows size_t"))?;
+        if !o.label_map.is_null() && o.label_map_len < hw {
+            return Err(too_small("outputs->label_map", hw, o.label_map_len));
+        }
+        if !o.scores.is_null() && o.scores_len < nhw {
+            return Err(too_small("outputs->scores", nhw, o.scores_len));
+        }
+        if !o.confidence.is_null() && o.confidence_len < hw {
+            return Err(too_small("outputs->confidence", hw, o.confidence_len));
+        }
+        let mut cb = |done: usize, total: usize| -> bool {
+            match p.progress {
+                // SAFETY: the caller's callback, with the caller's user_data.
+                Some(f) => unsafe { f(done, total, p.user_data) },
+                None => true,
+            }
+        };
+        let seg = m.model.segment(&view, &l.set, &mode, Some(&mut cb))?;
+        let labels_out = (!o.label_map.is_null()).then(|| seg.label_map());
+        let scores_out = (!o.scores.is_null()).then(|| seg.scores_vec());
+        let conf_out = (!o.confidence.is_null()).then(|| seg.confidence());
+        for (v, n) in [
+            (labels_out.as_ref().map(Vec::len), hw),
+            (scores_out.as_ref().map(Vec::len), nhw),
+            (conf_out.as_ref().map(Vec::len), hw),
+        ] {
+            if v.is_some_and(|v| v != n) {
+                return Err(internal(format!("output has {v:?} elements, expected {n}")));
+            }
+        }
+        // SAFETY: sizes checked above.
+        unsafe {
+            if let Some(v) = labels_out {
+                std::ptr::copy_nonoverlapping(v.as_ptr(), o.label_map, hw);
+            }
+            if let Some(v) = scores_out {
+                std::ptr::copy_nonoverlapping(v.as_ptr(), o.scores, nhw);
+            }
+            if let Some(v) = conf_out {
+                std::ptr::copy_nonoverlapping(v.as_ptr(), o.confidence, hw);
+            }
+        }
+        Ok(())
+    })
+}

@@ -210,9 +210,11 @@ fn read_labels(args: &Args) -> Result<Vec<String>, Failure> {
 
 fn mode(args: &Args) -> Result<Mode, Failure> {
     Ok(match args.mode {
-        ModeArg::Single => Mode::Single {
-            size: args.size.get(),
-        },
+        ModeArg::Single => {
+            let size = args.size.get();
+            lseg::protocol::check_size(size).map_err(|e| Failure(format!("--size: {e}")))?;
+            Mode::Single { size }
+        }
         ModeArg::Multiscale => {
             let ms = MultiScale {
                 base_size: args.base_size,

@@ -793,6 +793,21 @@ fn bad_input() {
         "crop-size",
     );
     run(&["--labels", "dog", "--alpha", "2", s(&img)], "alpha");
+    fails(
+        &[
+            "segment",
+            "--weights",
+            s(&w),
+            "--config",
+            s(&cfg),
+            "--size",
+            "20000",
+            "--labels",
+            "dog",
+            s(&img),
+        ],
+        "--size",
+    );
     run(
         &[
             "--labels",

@@ -25,19 +25,11 @@ pub(crate) struct Labels {
     dim: usize,
 }
 
-static LABELS: Table<Labels> = Table::new();
+static LABELS: Table<Labels> = Table::new("labels", "lseg_encode_labels", "lseg_labels_free");
 
 /// The live label set of a handle.
 pub(crate) fn labels_arg(p: *const lseg_labels) -> CResult<Arc<Labels>> {
-    if p.is_null() {
-        return Err(invalid("`labels` is NULL"));
-    }
-    LABELS.get(p as usize).ok_or_else(|| {
-        invalid(format!(
-            "`labels` {p:p} is not a live labels handle (freed, or not made by \
-             lseg_encode_labels)"
-        ))
-    })
+    LABELS.arg(p)
 }
 
 /// Encode `count` UTF-8 labels once, for any number of `lseg_segment` calls with this model.
@@ -107,15 +99,7 @@ pub unsafe extern "C" fn lseg_encode_labels_ex(
 /// Free a label set. NULL is a no-op; a double free is detected and ignored.
 #[unsafe(no_mangle)]
 pub extern "C" fn lseg_labels_free(labels: *mut lseg_labels) {
-    query((), || {
-        if !labels.is_null() && LABELS.remove(labels as usize).is_none() {
-            return Err(invalid(format!(
-                "lseg_labels_free: {labels:p} is not a live labels handle (freed twice?); \
-                 ignored"
-            )));
-        }
-        Ok(())
-    })
+    query((), || LABELS.free(labels))
 }
 
 /// Number of labels in a set; 0 for an invalid handle.

@@ -18,18 +18,11 @@ pub(crate) struct Model {
     pub model: Lseg,
 }
 
-static MODELS: Table<Model> = Table::new();
+static MODELS: Table<Model> = Table::new("model", "lseg_create", "lseg_free");
 
 /// The live model of a handle.
 pub(crate) fn model_arg(p: *const lseg_model) -> CResult<Arc<Model>> {
-    if p.is_null() {
-        return Err(invalid("`model` is NULL"));
-    }
-    MODELS.get(p as usize).ok_or_else(|| {
-        invalid(format!(
-            "`model` {p:p} is not a live model handle (freed, or not made by lseg_create)"
-        ))
-    })
+    MODELS.arg(p)
 }
 
 /// Most CPU threads `lseg_model_params.n_threads` may ask for.
@@ -155,14 +148,7 @@ pub unsafe extern "C" fn lseg_create(
 /// released when the last of them returns.
 #[unsafe(no_mangle)]
 pub extern "C" fn lseg_free(model: *mut lseg_model) {
-    query((), || {
-        if !model.is_null() && MODELS.remove(model as usize).is_none() {
-            return Err(invalid(format!(
-                "lseg_free: {model:p} is not a live model handle (freed twice?); ignored"
-            )));
-        }
-        Ok(())
-    })
+    query((), || MODELS.free(model))
 }
 
 /// Pixel-embedding dimension of a model (512 for the released weights); 0 for an invalid

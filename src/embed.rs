@@ -3,7 +3,7 @@
 
 use burn::tensor::{DType, Tensor};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::head::LOGIT_SCALE;
 use crate::image::{ImageView, check_image_size};
 use crate::model::Lseg;
@@ -31,6 +31,73 @@ pub enum EmbedResolution {
     Native,
     /// Bilinearly resized (align_corners=True) to the input image size.
     Input,
+}
+
+/// Memory order of embeddings exported as a flat buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EmbedLayout {
+    /// Channel-major `[D][h][w]` (PyTorch order).
+    #[default]
+    Chw,
+    /// Pixel-major `[h][w][D]`: one contiguous vector per pixel.
+    Hwc,
+}
+
+/// Dense pixel embeddings of one image as a flat float32 buffer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PixelEmbeddings {
+    /// Embedding dimension `D`.
+    pub dim: usize,
+    /// Grid height `h`.
+    pub height: usize,
+    /// Grid width `w`.
+    pub width: usize,
+    /// Order of `data`.
+    pub layout: EmbedLayout,
+    /// `D * h * w` values in `layout` order.
+    pub data: Vec<f32>,
+}
+
+impl PixelEmbeddings {
+    /// The values of a `[1, D, h, w]` tensor in `layout` order.
+    pub fn from_tensor(t: Tensor<4>, layout: EmbedLayout) -> Result<Self> {
+        let [b, dim, height, width] = t.dims();
+        if b != 1 {
+            return Err(Error::InvalidInput(format!(
+                "embeddings of one image expected, got a batch of {b}"
+            )));
+        }
+        let chw: Vec<f32> = t
+            .to_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .map_err(|e| Error::InvalidInput(format!("embedding data: {e:?}")))?;
+        let data = match layout {
+            EmbedLayout::Chw => chw,
+            EmbedLayout::Hwc => {
+                let hw = height * width;
+                let mut v = vec![0f32; chw.len()];
+                for (c, plane) in chw.chunks_exact(hw.max(1)).enumerate() {
+                    for (i, &x) in plane.iter().enumerate() {
+                        v[i * dim + c] = x;
+                    }
+                }
+                v
+            }
+        };
+        Ok(Self {
+            dim,
+            height,
+            width,
+            layout,
+            data,
+        })
+    }
+
+    /// The values rounded to float16 (IEEE half, round to nearest even).
+    pub fn to_f16(&self) -> Vec<half::f16> {
+        self.data.iter().map(|&x| half::f16::from_f32(x)).collect()
+    }
 }
 
 /// Options of [`Lseg::embed_image`].
@@ -91,5 +158,15 @@ impl Lseg {
             EmbedResolution::Native => e,
             EmbedResolution::Input => resize_bilinear(e, h, w),
         })
+    }
+
+    /// [`Lseg::embed_image`] as a flat buffer in `layout` order.
+    pub fn embed_pixels(
+        &self,
+        image: &ImageView,
+        opts: &EmbedOptions,
+        layout: EmbedLayout,
+    ) -> Result<PixelEmbeddings> {
+        PixelEmbeddings::from_tensor(self.embed_image(image, opts)?, layout)
     }
 }

@@ -39,12 +39,12 @@ pub mod weights;
 pub use backend::{Backend, Precision, set_num_threads};
 pub use config::{Activation, HeadBlock, LsegConfig, Readout, TextConfig, VitConfig};
 pub use dpt::{Decoder, DecoderTaps};
-pub use embed::{EmbedNorm, EmbedOptions, EmbedResolution};
+pub use embed::{EmbedLayout, EmbedNorm, EmbedOptions, EmbedResolution, PixelEmbeddings};
 pub use error::{Error, Result};
 pub use image::{ImageView, MAX_IMAGE_SIDE, PixelFormat};
 pub use model::{LabelSet, LoadOptions, Lseg, Taps};
 pub use protocol::{Mode, MultiScale, Progress};
-pub use segmentation::Segmentation;
+pub use segmentation::{Segmentation, percent_shares};
 pub use tokenizer::ClipTokenizer;
 
 /// burn, re-exported so callers use the same tensor types.

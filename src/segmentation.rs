@@ -53,3 +53,35 @@ impl Segmentation {
             .expect("f32 data")
     }
 }
+
+/// Pixel shares of each of `n` labels in a label map, in percent, rounded to 0.01 so that
+/// they add up to exactly 100 (largest remainders get the missing hundredths).
+pub fn percent_shares(map: &[u16], n: usize) -> Vec<f64> {
+    let mut counts = vec![0u64; n];
+    for &l in map {
+        counts[l as usize] += 1;
+    }
+    let total = map.len().max(1) as u64;
+    let mut q: Vec<u64> = counts.iter().map(|c| c * 10_000 / total).collect();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(counts[i] * 10_000 % total));
+    let missing = 10_000 - q.iter().sum::<u64>();
+    for &i in order.iter().take(missing as usize) {
+        q[i] += 1;
+    }
+    q.iter().map(|&v| v as f64 / 100.0).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_sum_to_100() {
+        let map = [0u16, 1, 1, 2, 2, 2, 0];
+        let s = percent_shares(&map, 4);
+        assert_eq!((s.iter().sum::<f64>() * 100.0).round(), 10_000.0);
+        assert_eq!(s[3], 0.0);
+        assert_eq!(s[2], 42.86);
+    }
+}

@@ -10,8 +10,8 @@ use std::time::Instant;
 use clap::ValueEnum;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use lseg::{
-    Backend, EmbedNorm, EmbedOptions, EmbedResolution, ImageView, LabelSet, LoadOptions, Lseg,
-    Mode, MultiScale, PixelFormat, Precision,
+    Backend, EmbedLayout, EmbedNorm, EmbedOptions, EmbedResolution, ImageView, LabelSet,
+    LoadOptions, Lseg, Mode, MultiScale, PixelFormat, Precision, percent_shares,
 };
 
 use crate::{Failure, npy, parse_config, render};
@@ -249,23 +249,6 @@ fn per_image(template: &Path, stem: &str, many: bool) -> PathBuf {
     template.with_file_name(name)
 }
 
-/// Pixel shares in percent, rounded to 0.01 so that they add up to exactly 100.
-fn shares(map: &[u16], n: usize) -> Vec<f64> {
-    let mut counts = vec![0u64; n];
-    for &l in map {
-        counts[l as usize] += 1;
-    }
-    let total = map.len().max(1) as u64;
-    let mut q: Vec<u64> = counts.iter().map(|c| c * 10_000 / total).collect();
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(counts[i] * 10_000 % total));
-    let missing = 10_000 - q.iter().sum::<u64>();
-    for &i in order.iter().take(missing as usize) {
-        q[i] += 1;
-    }
-    q.iter().map(|&v| v as f64 / 100.0).collect()
-}
-
 struct Done {
     width: u32,
     height: u32,
@@ -319,7 +302,7 @@ impl Job<'_> {
             None => self.model.segment(&view, self.labels, self.mode, None)?,
         };
         let map = seg.label_map();
-        let shares = shares(&map, self.labels.len());
+        let shares = percent_shares(&map, self.labels.len());
         let out = &self.args.out;
         let mut files = Vec::new();
 
@@ -362,15 +345,9 @@ impl Job<'_> {
                     ResArg::Input => EmbedResolution::Input,
                 },
             };
-            let e = self.model.embed_image(&view, &opts)?;
-            let [_, d, eh, ew] = e.dims();
-            let v: Vec<f32> = e
-                .to_data()
-                .convert::<f32>()
-                .try_to_vec::<f32>()
-                .map_err(|e| Failure(format!("embeddings: {e:?}")))?;
+            let e = self.model.embed_pixels(&view, &opts, EmbedLayout::Chw)?;
             let p = per_image(t, stem, self.many);
-            npy::write_f32(&p, &[d, eh, ew], &v)?;
+            npy::write_f32(&p, &[e.dim, e.height, e.width], &e.data)?;
             files.push(p);
         }
         Ok(Done {
@@ -532,15 +509,6 @@ pub fn run(args: &Args) -> Result<ExitCode, Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn shares_sum_to_100() {
-        let map = [0u16, 1, 1, 2, 2, 2, 0];
-        let s = shares(&map, 4);
-        assert_eq!((s.iter().sum::<f64>() * 100.0).round(), 10_000.0);
-        assert_eq!(s[3], 0.0);
-        assert_eq!(s[2], 42.86);
-    }
 
     #[test]
     fn per_image_names() {

@@ -141,42 +141,23 @@ pub unsafe extern "C" fn lseg_embed(
                 format!("`out` holds {out_size} bytes, {bytes} are needed"),
             ));
         }
-        let t = m.model.embed_image(&view, &plan.opts)?;
-        let dims = t.dims();
-        let want = [1, plan.dim, plan.h, plan.w];
-        if dims != want {
+        let e = m
+            .model
+            .embed_pixels(&view, &plan.opts, plan.layout.into())?;
+        if (e.dim, e.height, e.width) != (plan.dim, plan.h, plan.w) {
             return Err(internal(format!(
-                "embedding shape {dims:?}, expected {want:?}"
+                "embedding shape {:?}, expected {:?}",
+                (e.dim, e.height, e.width),
+                (plan.dim, plan.h, plan.w)
             )));
         }
-        let v: Vec<f32> = t
-            .to_data()
-            .convert::<f32>()
-            .try_to_vec::<f32>()
-            .map_err(|e| internal(format!("{e:?}")))?;
-        let v = match plan.layout {
-            lseg_layout::Chw => v,
-            lseg_layout::Hwc => {
-                let (d, hw) = (plan.dim, plan.h * plan.w);
-                let mut t = vec![0f32; v.len()];
-                for c in 0..d {
-                    for i in 0..hw {
-                        t[i * d + c] = v[c * hw + i];
-                    }
-                }
-                t
-            }
-        };
         // SAFETY: `out` holds `out_size >= bytes` bytes.
         unsafe {
             if plan.half {
-                let h: Vec<u16> = v
-                    .iter()
-                    .map(|&x| half::f16::from_f32(x).to_bits())
-                    .collect();
+                let h = e.to_f16();
                 std::ptr::copy_nonoverlapping(h.as_ptr() as *const u8, out as *mut u8, bytes);
             } else {
-                std::ptr::copy_nonoverlapping(v.as_ptr() as *const u8, out as *mut u8, bytes);
+                std::ptr::copy_nonoverlapping(e.data.as_ptr() as *const u8, out as *mut u8, bytes);
             }
         }
         Ok(())

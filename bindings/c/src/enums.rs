@@ -4,7 +4,7 @@
 
 use std::ffi::CStr;
 
-use lseg_core::{Backend, EmbedNorm, EmbedResolution, PixelFormat, Precision};
+use lseg_core::{Backend, EmbedLayout, EmbedNorm, EmbedResolution, PixelFormat, Precision};
 
 use crate::error::{CResult, invalid};
 
@@ -268,6 +268,15 @@ impl From<lseg_embed_resolution> for EmbedResolution {
         match r {
             lseg_embed_resolution::Native => Self::Native,
             lseg_embed_resolution::Input => Self::Input,
+        }
+    }
+}
+
+impl From<lseg_layout> for EmbedLayout {
+    fn from(l: lseg_layout) -> Self {
+        match l {
+            lseg_layout::Chw => Self::Chw,
+            lseg_layout::Hwc => Self::Hwc,
         }
     }
 }

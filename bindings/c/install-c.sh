@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the C library of lseg into a prefix:
-#   PREFIX/include/lseg.h
+# Installs the C library of lseg (and its C++ header) into a prefix:
+#   PREFIX/include/lseg.h, lseg.hpp   (lseg.hpp: the header-only C++17 interface, bindings/cpp)
 #   PREFIX/lib/liblseg.so.X.Y.Z, liblseg.so.ABI -> ..., liblseg.so -> ...   (soname liblseg.so.ABI)
 #   PREFIX/lib/liblseg.a
 #   PREFIX/lib/pkgconfig/lseg.pc
@@ -42,6 +42,7 @@ fi
 
 mkdir -p "$prefix/include" "$prefix/lib/pkgconfig" "$prefix/lib/cmake/lseg"
 install -m 644 "$root/include/lseg.h" "$prefix/include/lseg.h"
+install -m 644 "$root/bindings/cpp/lseg.hpp" "$prefix/include/lseg.hpp"
 install -m 755 "$release/liblseg.so" "$prefix/lib/liblseg.so.$version"
 ln -sf "liblseg.so.$version" "$prefix/lib/$soname"
 ln -sf "$soname" "$prefix/lib/liblseg.so"

@@ -253,7 +253,9 @@ impl Model {
     /// Returns:
     ///     ``Segmentation`` at the input resolution.
     #[pyo3(signature = (image, labels, *, size = Some(480), mode = "single", flip = true,
-        base_size = 520, crop_size = 480, scales = None, bgr = false, progress = None))]
+        base_size = 520, crop_size = 480, scales = None, bgr = false, progress = None),
+        text_signature = "(self, /, image, labels, *, size=480, mode='single', flip=True, \
+        base_size=520, crop_size=480, scales=None, bgr=False, progress=None)")]
     #[allow(clippy::too_many_arguments)]
     fn segment(
         &self,
@@ -296,7 +298,9 @@ impl Model {
     ///     layout: ``"chw"`` ``(D, h, w)`` or ``"hwc"`` ``(h, w, D)``.
     ///     bgr: as for :meth:`segment`.
     #[pyo3(signature = (image, *, size = Some(480), norm = "l2", resolution = "native",
-        dtype = "f32", layout = "chw", bgr = false))]
+        dtype = "f32", layout = "chw", bgr = false),
+        text_signature = "(self, /, image, *, size=480, norm='l2', resolution='native', \
+        dtype='f32', layout='chw', bgr=False)")]
     #[allow(clippy::too_many_arguments)]
     fn embed<'py>(
         &self,
@@ -355,7 +359,8 @@ impl Model {
     }
 
     /// Grid ``(height, width)`` of :meth:`embed` for an image of ``height x width``.
-    #[pyo3(signature = (height, width, *, size = Some(480), resolution = "native"))]
+    #[pyo3(signature = (height, width, *, size = Some(480), resolution = "native"),
+        text_signature = "(self, /, height, width, *, size=480, resolution='native')")]
     fn embed_grid(
         &self,
         height: usize,

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Python binding checks: builds the abi3 wheel from the checkout with pip (maturin, the shared
-# cargo target directory), checks it (abi3 tag, no libtorch or libpython linked), installs it
-# into a fresh venv with numpy, pytest and Pillow (and Ray, when it installs, for the Ray Data
-# example) and runs pytest from outside the source tree. The parity tests read the Rust-API
-# references of bindings/c/tests/run.sh ($CARGO_TARGET_DIR/c-tests/fixtures, or LSEG_REFS).
+# cargo target directory), checks it (abi3 tag, no libtorch or libpython linked, stubs
+# inside), installs it into a fresh venv with numpy, pytest and Pillow (and Ray, when it
+# installs, for the Ray Data example), checks the stubs against the module (mypy stubtest) and
+# runs pytest from outside the source tree; then the README's literal `pip install
+# ./bindings/python` into a second venv, and a smoke test of it. The parity tests read the
+# Rust-API references of bindings/c/tests/run.sh ($CARGO_TARGET_DIR/c-tests/fixtures, or
+# LSEG_REFS).
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 root="$PWD"
@@ -38,15 +41,29 @@ step "fresh venv: the wheel, pytest, Pillow"
 "$python" -m venv "$work/venv"
 py="$work/venv/bin/python"
 "$py" -m pip install -q --upgrade pip
-"$py" -m pip install -q "$wheel" pytest pillow
+"$py" -m pip install -q "$wheel" pytest pillow mypy
 if [ "${LSEG_SKIP_RAY:-0}" != 1 ]; then
   step "Ray Data for the Ray example (optional)"
   "$py" -m pip install -q "ray[data]" ||
     echo "Ray could not be installed here: the Ray example test will be skipped"
 fi
 
-step "pytest"
 export LSEG_REFS="${LSEG_REFS:-$CARGO_TARGET_DIR/c-tests/fixtures}"
 cd "$work"  # import the installed package, not bindings/python/python
-"$py" -m pytest -q -p no:cacheprovider -rs "$root/bindings/python/tests"
+step "stubs (_lseg.pyi) against the module: mypy stubtest"
+"$py" -m mypy.stubtest lseg
+step "pytest"
+"$py" -m pytest -q -p no:cacheprovider -rs -W ignore::DeprecationWarning "$root/bindings/python/tests"
+
+step "the README's command in a second fresh venv: pip install ./bindings/python"
+cd "$root"
+"$python" -m venv "$work/venv-readme"
+"$work/venv-readme/bin/python" -m pip install -q ./bindings/python
+"$work/venv-readme/bin/python" - <<'PY'
+import numpy as np, lseg
+m = lseg.Model("examples/data/tiny-random-vit16.safetensors")
+seg = m.segment(np.zeros((40, 60, 3), np.uint8), ["grass", "sky"], size=64)
+assert seg.label_map.shape == (40, 60), seg
+print("pip install ./bindings/python: lseg", lseg.__version__, "works")
+PY
 step "done in $(( $(date +%s) - t0 ))s"

@@ -1,23 +1,34 @@
 """Type stubs of the extension module ``lseg._lseg`` (re-exported by ``lseg``)."""
 
 import os
-from typing import Any, Callable, Dict, List, Literal, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Literal, Optional, Sequence, Tuple, Union, final
 
 import numpy as np
 import numpy.typing as npt
+
+__all__ = [
+    "MAX_IMAGE_SIDE",
+    "MAX_LABELS",
+    "Labels",
+    "Model",
+    "Segmentation",
+    "__version__",
+    "compiled_backends",
+]
 
 __version__: str
 MAX_LABELS: int
 MAX_IMAGE_SIDE: int
 
 #: numpy ``uint8`` ``(H, W)``, ``(H, W, 1)``, ``(H, W, 3)`` or ``(H, W, 4)``, or a PIL image.
-ImageLike = Union[npt.NDArray[np.uint8], Any]
+_ImageLike = Union[npt.NDArray[np.uint8], Any]
 #: A callback ``(done, total)`` called after every network pass; ``False`` cancels.
-ProgressFn = Callable[[int, int], Optional[bool]]
+_ProgressFn = Callable[[int, int], Optional[bool]]
 
 def compiled_backends() -> List[str]:
     """Names of the backends compiled into this build (``["flex"]`` in the wheel)."""
 
+@final
 class Labels:
     """Labels encoded by :meth:`Model.encode_labels`; reusable with the model that made it."""
 
@@ -29,6 +40,7 @@ class Labels:
     def embeddings(self) -> npt.NDArray[np.float32]:
         """Text embeddings ``(N, D)`` float32, L2-normalised."""
 
+@final
 class Segmentation:
     """The result of :meth:`Model.segment`, at the input resolution."""
 
@@ -50,17 +62,18 @@ class Segmentation:
     def shares(self) -> Dict[str, float]:
         """Share of each label in percent (rounded to 0.01, summing to 100)."""
 
+@final
 class Model:
     """An LSeg network loaded from a ``.safetensors`` file; thread-safe."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         path: Union[str, "os.PathLike[str]"],
         backend: str = "flex",
         dtype: Literal["f32", "f16", "bf16"] = "f32",
         threads: Optional[int] = None,
         config: Union[Dict[str, Any], str, None] = None,
-    ) -> None: ...
+    ) -> "Model": ...
     @staticmethod
     def from_bytes(
         data: bytes,
@@ -80,7 +93,7 @@ class Model:
     def encode_labels(self, labels: Union[Sequence[str], str], truncate: bool = False) -> Labels: ...
     def segment(
         self,
-        image: ImageLike,
+        image: _ImageLike,
         labels: Union[Labels, Sequence[str], str],
         *,
         size: Optional[int] = 480,
@@ -90,11 +103,11 @@ class Model:
         crop_size: int = 480,
         scales: Optional[Sequence[float]] = None,
         bgr: bool = False,
-        progress: Optional[ProgressFn] = None,
+        progress: Optional[_ProgressFn] = None,
     ) -> Segmentation: ...
     def embed(
         self,
-        image: ImageLike,
+        image: _ImageLike,
         *,
         size: Optional[int] = 480,
         norm: Literal["raw", "l2", "l2-scaled"] = "l2",

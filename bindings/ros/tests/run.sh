@@ -20,7 +20,7 @@ pkgs=(catkin libroscpp-dev libnodeletlib-dev libnodelet-dev libimage-transport-d
       libsensor-msgs-dev libstd-msgs-dev libdiagnostic-updater-dev pluginlib-dev
       ros-message-generation ros-message-runtime python3-gencpp python3-genmsg python3-genpy
       python3-rostest python3-roslaunch python3-rosmaster python3-rospy python3-sensor-msgs
-      python3-std-msgs python3-venv rosbash cmake g++)
+      python3-std-msgs python3-venv rosbash libnodeletlib-tools cmake g++)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -70,6 +70,8 @@ class LsegNodelet : public nodelet::Nodelet {
   image_transport::Subscriber sub_;
   image_transport::Publisher mask_pub_, color_pub_, overlay_pub_;
   ros::Publisher confidence_pub_, label_info_pub_;
+  bool publish_scores_ = false;
+  std::vector<ros::Publisher> score_pubs_;  // ~scores/<k>, worker thread only
   ros::ServiceServer set_labels_srv_;
   ros::Timer param_timer_, report_timer_;
   std::unique_ptr<diagnostic_updater::Updater> diag_;
@@ -96,6 +98,7 @@ void LsegNodelet::onInit() {
   pnh_.param("min_period", min_period_, 0.0);
   pnh_.param("overlay_alpha", alpha_, 0.5f);
   pnh_.param("palette", palette_param_, std::vector<std::string>{});
+  pnh_.param("publish_scores", publish_scores_, false);
 
   lseg::ModelOptions mo;
   if (backend == "flex") mo.backend = lseg::Backend::Flex;
@@ -247,9 +250,16 @@ void LsegNodelet::process(const sensor_msgs::Image &msg, const LabelSet &set) {
   }
   const lseg::Image img = lseg::Image::view(msg.data.data(), msg.width, msg.height, *fmt, msg.step);
   const bool want_conf = confidence_pub_.getNumSubscribers() > 0;
-  auto seg = model_.try_segment(set.labels, img, seg_opts_,
-                                want_conf ? lseg::Output::LabelMap | lseg::Output::Confidence
-                                          : lseg::Output::LabelMap);
+  bool want_scores = false;
+  if (publish_scores_) {
+    while (score_pubs_.size() < set.names.size())
+      score_pubs_.push_back(pnh_.advertise<sensor_msgs::Image>("scores/" + std::to_string(score_pubs_.size()), 1));
+    for (size_t k = 0; k < set.names.size(); ++k) want_scores |= score_pubs_[k].getNumSubscribers() > 0;
+  }
+  lseg::Output want = lseg::Output::LabelMap;
+  if (want_conf) want = want | lseg::Output::Confidence;
+  if (want_scores) want = want | lseg::Output::Scores;
+  auto seg = model_.try_segment(set.labels, img, seg_opts_, want);
   if (!seg) {
     reject(seg.error().what());
     return;
@@ -309,6 +319,22 @@ void LsegNodelet::process(const sensor_msgs::Image &msg, const LabelSet &set) {
     c.data.resize(s.confidence.size() * 4);
     std::memcpy(c.data.data(), s.confidence.data(), c.data.size());
     confidence_pub_.publish(c);
+  }
+  if (want_scores) {
+    // One 32FC1 image per label (LSeg's logits), only for the topics someone reads.
+    const size_t hw = size_t{msg.width} * msg.height;
+    for (size_t k = 0; k < set.names.size(); ++k) {
+      if (score_pubs_[k].getNumSubscribers() == 0) continue;
+      sensor_msgs::Image c;
+      c.header = msg.header;
+      c.width = msg.width;
+      c.height = msg.height;
+      c.encoding = sensor_msgs::image_encodings::TYPE_32FC1;
+      c.step = msg.width * 4;
+      c.data.resize(hw * 4);
+      std::memcpy(c.data.data(), s.scores.data() + k * hw, hw * 4);
+      score_pubs_[k].publish(c);
+    }
   }
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   ++processed_;

@@ -199,7 +199,46 @@ class Checker(unittest.TestCase):
         received = [s for s in seqs if s in self.masks]
         self.assertLess(len(received), len(seqs))
 
-    def test_6_clean_exit_on_sigint(self):
+    def test_6_confidence_scores_color_on_subscription(self):
+        got = {}
+        ev = threading.Event()
+
+        def keep(name):
+            def cb(m):
+                got.setdefault(name, {})[m.header.stamp.nsecs] = m
+                ev.set()
+            return cb
+
+        subs = [rospy.Subscriber(NODE + "/confidence", Image, keep("conf")),
+                rospy.Subscriber(NODE + "/scores/1", Image, keep("scores1")),
+                rospy.Subscriber(NODE + "/color", Image, keep("color")),
+                rospy.Subscriber(NODE + "/overlay", Image, keep("overlay"))]
+        time.sleep(1.0)  # connections
+        labels = rospy.get_param(NODE + "/label_names")
+        rgb = frame(self.next_seq())
+        seq = self.send(to_msg(rgb, "rgb8", Checker.seq))
+        deadline = time.time() + 30
+        while time.time() < deadline and not all(seq in got.get(k, {}) for k in
+                                                 ("conf", "scores1", "color", "overlay")):
+            ev.wait(0.1)
+            ev.clear()
+        for s in subs:
+            s.unregister()
+        want = self.model.segment(rgb, labels, size=SIZE)
+        h, w = rgb.shape[:2]
+        conf = got["conf"][seq]
+        self.assertEqual(conf.encoding, "32FC1")
+        np.testing.assert_array_equal(np.frombuffer(conf.data, np.float32).reshape(h, w), want.confidence)
+        sc = got["scores1"][seq]
+        np.testing.assert_array_equal(np.frombuffer(sc.data, np.float32).reshape(h, w), want.scores[1])
+        color = np.frombuffer(got["color"][seq].data, np.uint8).reshape(h, w, 3)
+        lm = want.label_map
+        for k in np.unique(lm):
+            cols = np.unique(color[lm == k], axis=0)
+            self.assertEqual(len(cols), 1)  # one colour per label
+        self.assertEqual(got["overlay"][seq].encoding, "rgb8")
+
+    def test_7_clean_exit_on_sigint(self):
         exe = subprocess.check_output(["catkin_find", "--first-only", "lseg_ros", "lseg_node"]).decode().strip()
         p = subprocess.Popen([exe, "__name:=lseg_exit", "_weights:=" + WEIGHTS, "_labels:=a, b"])
         rospy.wait_for_message("/lseg_exit/label_info", String, timeout=60)

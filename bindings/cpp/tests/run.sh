@@ -73,17 +73,19 @@ for cxx in gcc clang; do
     done
   done
 done
-# ASan+UBSan (g++, C++20, exceptions: the rethrow of a callback's exception is covered). The
+# ASan+UBSan (g++, C++20, with exceptions -- the rethrow of a callback's exception is covered --
+# and clang + libc++, C++17, -fno-exceptions -- the Result-only interface). The
 # Rust library is not instrumented, but its allocations go through the interposed malloc:
 # leak checking is on and needs no suppression (rayon's worker threads and lseg's
 # process-wide tables stay reachable until exit, which LeakSanitizer does not report).
 sanitize=(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
 compile test_cpp-asan-ubsan g++ -std=c++20 "${sanitize[@]}"
+compile test_cpp-asan-ubsan-noexc clang++ -stdlib=libc++ -std=c++17 -fno-exceptions "${sanitize[@]}"
 wait
 step "header: -DLSEG_CPP_NO_EXCEPTIONS in a build with exceptions (syntax only)"
 g++ -std=c++17 -DLSEG_CPP_NO_EXCEPTIONS "${cflags[@]}" -fsyntax-only bindings/cpp/tests/test_cpp.cpp
 build_failed=0
-for name in "${matrix[@]}" test_cpp-asan-ubsan; do
+for name in "${matrix[@]}" test_cpp-asan-ubsan test_cpp-asan-ubsan-noexc; do
   if [ ! -x "$work/bin/$name" ]; then
     echo "build of $name failed:" >&2; cat "$work/$name.build.log" >&2
     build_failed=$((build_failed + 1))
@@ -113,8 +115,10 @@ run() { # run NAME CMD...: runs a test binary, adds its "N passed, M failed" to 
   summary+=("$name: $line (exit $rc)")
 }
 for name in "${matrix[@]}"; do run "$name" "$work/bin/$name"; done
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  run test_cpp-asan-ubsan "$work/bin/test_cpp-asan-ubsan"
+for name in test_cpp-asan-ubsan test_cpp-asan-ubsan-noexc; do
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    run "$name" "$work/bin/$name"
+done
 
 # The examples: the C++ one as a CMake consumer (shared and static) and with pkg-config, the
 # C one as the reference of the output, including an error's.

@@ -55,6 +55,12 @@
 #define LSEG_LABELS_TRUNCATE 1
 
 /**
+ * The largest image width and height accepted (larger images are
+ * `LSEG_ERR_INVALID_ARGUMENT`).
+ */
+#define LSEG_MAX_IMAGE_SIDE 16384
+
+/**
  * Status returned by every fallible call. `LSEG_OK` is 0; on any other value
  * `lseg_last_error()` describes the failure.
  */

@@ -755,7 +755,8 @@ class Model {
     s.count = labels.size();
     // Sized only for a size lseg accepts; otherwise nothing is allocated and lseg reports
     // the image's error.
-    const bool sane = image.width >= 1 && image.width <= 16384 && image.height >= 1 && image.height <= 16384;
+    const bool sane = image.width >= 1 && image.width <= LSEG_MAX_IMAGE_SIDE && image.height >= 1 &&
+                      image.height <= LSEG_MAX_IMAGE_SIDE;
     const size_t pixels = sane ? size_t{image.width} * image.height : 0;
     if (want & Output::LabelMap) s.label_map.resize(pixels);
     if (want & Output::Scores) s.scores.resize(pixels * s.count);

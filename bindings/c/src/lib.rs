@@ -21,6 +21,9 @@ pub const LSEG_ABI_VERSION: u32 = 1;
 /// `lseg_encode_labels_ex` flag: cut labels over 77 tokens (as `clip.tokenize(truncate=True)`)
 /// instead of failing.
 pub const LSEG_LABELS_TRUNCATE: u32 = 1;
+/// The largest image width and height accepted (larger images are
+/// `LSEG_ERR_INVALID_ARGUMENT`).
+pub const LSEG_MAX_IMAGE_SIDE: u32 = 16384;
 
 /// Version of the library, e.g. `"0.1.0"` (static string).
 #[unsafe(no_mangle)]

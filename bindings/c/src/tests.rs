@@ -572,3 +572,8 @@ fn version_is_the_crate_version() {
     let v = unsafe { CStr::from_ptr(lseg_version()) };
     assert_eq!(v.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
 }
+
+#[test]
+fn max_image_side_is_the_library_rule() {
+    assert_eq!(LSEG_MAX_IMAGE_SIDE as usize, lseg::MAX_IMAGE_SIDE);
+}

@@ -313,33 +313,13 @@ impl Model {
         layout: &str,
         bgr: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let opts = EmbedOptions {
-            size,
-            norm: choice(
-                "norm",
-                norm,
-                &[
-                    ("raw", EmbedNorm::Raw),
-                    ("l2", EmbedNorm::L2),
-                    ("l2-scaled", EmbedNorm::L2Scaled),
-                ],
-            )?,
-            resolution: choice(
-                "resolution",
-                resolution,
-                &[
-                    ("native", EmbedResolution::Native),
-                    ("input", EmbedResolution::Input),
-                ],
-            )?,
-        };
+        let opts = embed_options(size, norm, resolution)?;
         let half = choice("dtype", dtype, &[("f32", false), ("f16", true)])?;
         let layout = choice(
             "layout",
             layout,
             &[("chw", EmbedLayout::Chw), ("hwc", EmbedLayout::Hwc)],
         )?;
-        opts.validate().py_err()?;
         let frame = Frame::extract(image, bgr)?;
         let view = frame.view()?;
         let model = &self.inner;
@@ -368,21 +348,35 @@ impl Model {
         size: Option<usize>,
         resolution: &str,
     ) -> PyResult<(usize, usize)> {
-        let opts = EmbedOptions {
-            size,
-            resolution: choice(
-                "resolution",
-                resolution,
-                &[
-                    ("native", EmbedResolution::Native),
-                    ("input", EmbedResolution::Input),
-                ],
-            )?,
-            ..Default::default()
-        };
-        opts.validate().py_err()?;
+        let opts = embed_options(size, "l2", resolution)?;
         opts.grid(height, width).py_err()
     }
+}
+
+/// Validated embedding options from the Python option strings.
+fn embed_options(size: Option<usize>, norm: &str, resolution: &str) -> PyResult<EmbedOptions> {
+    let opts = EmbedOptions {
+        size,
+        norm: choice(
+            "norm",
+            norm,
+            &[
+                ("raw", EmbedNorm::Raw),
+                ("l2", EmbedNorm::L2),
+                ("l2-scaled", EmbedNorm::L2Scaled),
+            ],
+        )?,
+        resolution: choice(
+            "resolution",
+            resolution,
+            &[
+                ("native", EmbedResolution::Native),
+                ("input", EmbedResolution::Input),
+            ],
+        )?,
+    };
+    opts.validate().py_err()?;
+    Ok(opts)
 }
 
 /// A flat row-major vector as a 3-D array.

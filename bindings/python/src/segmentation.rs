@@ -1,6 +1,8 @@
 //! `lseg.Segmentation`: per-label scores at the input resolution; the label map, the
 //! confidence and the scores are computed from them on first access (GIL released).
 
+use std::sync::OnceLock;
+
 use numpy::{IntoPyArray, PyArray2, PyArray3};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -14,6 +16,9 @@ use crate::model::{array2, array3};
 pub(crate) struct Segmentation {
     seg: lseg::Segmentation,
     labels: Py<Labels>,
+    /// The argmax, computed once: the source of `label_map` and `shares()` (the numpy array
+    /// is the caller's to modify).
+    argmax: OnceLock<Vec<u16>>,
     label_map: PyOnceLock<Py<PyArray2<u16>>>,
     scores: PyOnceLock<Py<PyArray3<f32>>>,
     confidence: PyOnceLock<Py<PyArray2<f32>>>,
@@ -24,6 +29,7 @@ impl Segmentation {
         Self {
             seg,
             labels,
+            argmax: OnceLock::new(),
             label_map: PyOnceLock::new(),
             scores: PyOnceLock::new(),
             confidence: PyOnceLock::new(),
@@ -32,6 +38,14 @@ impl Segmentation {
 
     fn hw(&self) -> (usize, usize) {
         self.seg.size()
+    }
+
+    fn argmax(&self, py: Python<'_>) -> &[u16] {
+        if let Some(v) = self.argmax.get() {
+            return v;
+        }
+        let v = py.detach(|| self.seg.label_map());
+        self.argmax.get_or_init(|| v)
     }
 }
 
@@ -59,7 +73,7 @@ impl Segmentation {
     #[getter]
     fn label_map<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<u16>>> {
         let a = self.label_map.get_or_try_init(py, || {
-            let v = py.detach(|| self.seg.label_map());
+            let v = self.argmax(py).to_vec();
             PyResult::Ok(array2(self.hw(), v)?.into_pyarray(py).unbind())
         })?;
         Ok(a.bind(py).clone())
@@ -92,7 +106,7 @@ impl Segmentation {
     /// ``{label: percent}`` in label order.
     fn shares<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let names = self.labels.get().set.labels();
-        let shares = py.detach(|| lseg::percent_shares(&self.seg.label_map(), names.len()));
+        let shares = lseg::percent_shares(self.argmax(py), names.len());
         let d = PyDict::new(py);
         for (name, s) in names.iter().zip(shares) {
             d.set_item(name, s)?;

@@ -12,6 +12,7 @@ Open-vocabulary segmentation and dense CLIP-space pixel embeddings in Rust, no P
 Every compute call releases the GIL; one model can be shared by many threads.
 """
 
+from . import _errors
 from ._errors import (
     ArgumentError,
     BackendUnavailableError,
@@ -52,12 +53,7 @@ __all__ = [
     "Model",
     "Labels",
     "Segmentation",
-    "LsegError",
-    "ArgumentError",
-    "WeightsError",
-    "LabelError",
-    "BackendUnavailableError",
-    "CancelledError",
+    *_errors.__all__,
     "compiled_backends",
     "tqdm_progress",
     "MAX_IMAGE_SIDE",

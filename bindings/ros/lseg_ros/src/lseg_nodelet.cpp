@@ -24,12 +24,33 @@
 
 namespace lseg_ros {
 
-/// One encoded label set; immutable once published to the worker.
+/// One encoded label set and its colours; immutable once published to the worker.
 struct LabelSet {
   lseg::Labels labels;
   std::vector<std::string> names;
   uint32_t version;
+  std::vector<Rgb> palette;
 };
+
+/// An output image with the input's header and size: `encoding`, `bpp` bytes per pixel, data
+/// sized.
+static sensor_msgs::Image output_like(const sensor_msgs::Image &in, const std::string &encoding, size_t bpp) {
+  sensor_msgs::Image out;
+  out.header = in.header;
+  out.width = in.width;
+  out.height = in.height;
+  out.encoding = encoding;
+  out.step = uint32_t(in.width * bpp);
+  out.data.resize(size_t{out.step} * in.height);
+  return out;
+}
+
+/// A 32FC1 image of one float plane (width * height values) with the input's header.
+static sensor_msgs::Image float_image(const sensor_msgs::Image &in, const float *plane) {
+  sensor_msgs::Image out = output_like(in, sensor_msgs::image_encodings::TYPE_32FC1, 4);
+  std::memcpy(out.data.data(), plane, out.data.size());
+  return out;
+}
 
 class LsegNodelet : public nodelet::Nodelet {
  public:
@@ -173,7 +194,14 @@ bool LsegNodelet::set_labels(const std::vector<std::string> &names, std::string 
     error = labels.error().what();
     return false;
   }
-  auto set = std::make_shared<const LabelSet>(LabelSet{std::move(labels.value()), names, ++version_});
+  std::vector<Rgb> pal;
+  try {
+    pal = palette(names.size(), palette_param_);
+  } catch (const std::exception &e) {
+    NODELET_ERROR("~palette: %s (using the fixed palette)", e.what());
+    pal = palette(names.size(), {});
+  }
+  auto set = std::make_shared<const LabelSet>(LabelSet{std::move(labels.value()), names, ++version_, std::move(pal)});
   std::atomic_store(&labels_, set);
   std_msgs::String info;
   info.data = label_info_json(set->version, names);
@@ -243,9 +271,11 @@ void LsegNodelet::process(const sensor_msgs::Image &msg, const LabelSet &set) {
     reject("encoding \"" + msg.encoding + "\" is not one of rgb8, bgr8, rgba8, bgra8, mono8");
     return;
   }
-  if (size_t{msg.step} < size_t{msg.width} * lseg::channels(*fmt) || msg.data.size() < size_t{msg.step} * msg.height) {
-    reject("step " + std::to_string(msg.step) + " / data size " + std::to_string(msg.data.size()) +
-           " do not fit " + std::to_string(msg.width) + "x" + std::to_string(msg.height) + " " + msg.encoding);
+  // The buffer length is not part of lseg's image descriptor: checked here; the step against
+  // the width is lseg's rule.
+  if (msg.data.size() < size_t{msg.step} * msg.height) {
+    reject("data holds " + std::to_string(msg.data.size()) + " bytes, step " + std::to_string(msg.step) +
+           " x height " + std::to_string(msg.height) + " needs more");
     return;
   }
   const lseg::Image img = lseg::Image::view(msg.data.data(), msg.width, msg.height, *fmt, msg.step);
@@ -265,76 +295,35 @@ void LsegNodelet::process(const sensor_msgs::Image &msg, const LabelSet &set) {
     return;
   }
   const lseg::Segmentation &s = seg.value();
-  sensor_msgs::Image mask;
-  mask.header = msg.header;
-  mask.width = msg.width;
-  mask.height = msg.height;
-  if (set.names.size() <= 255) {
-    mask.encoding = sensor_msgs::image_encodings::MONO8;
-    mask.step = msg.width;
-    mask.data.resize(s.label_map.size());
-    for (size_t i = 0; i < s.label_map.size(); ++i) mask.data[i] = uint8_t(s.label_map[i]);
-  } else {
-    mask.encoding = sensor_msgs::image_encodings::MONO16;
-    mask.step = msg.width * 2;
-    mask.is_bigendian = 0;
-    mask.data.resize(s.label_map.size() * 2);
-    for (size_t i = 0; i < s.label_map.size(); ++i) {
+  const bool wide = set.names.size() > 255;
+  sensor_msgs::Image mask = output_like(msg, wide ? sensor_msgs::image_encodings::MONO16
+                                                  : sensor_msgs::image_encodings::MONO8, wide ? 2 : 1);
+  for (size_t i = 0; i < s.label_map.size(); ++i) {
+    if (wide) {  // little-endian (is_bigendian = 0)
       mask.data[2 * i] = uint8_t(s.label_map[i] & 0xff);
       mask.data[2 * i + 1] = uint8_t(s.label_map[i] >> 8);
+    } else {
+      mask.data[i] = uint8_t(s.label_map[i]);
     }
   }
   mask_pub_.publish(mask);
-  const bool want_color = color_pub_.getNumSubscribers() > 0, want_overlay = overlay_pub_.getNumSubscribers() > 0;
-  if (want_color || want_overlay) {
-    std::vector<Rgb> pal;
-    try {
-      pal = palette(set.names.size(), palette_param_);
-    } catch (const std::exception &e) {
-      NODELET_ERROR_THROTTLE(5.0, "~palette: %s", e.what());
-      pal = palette(set.names.size(), {});
-    }
-    sensor_msgs::Image out;
-    out.header = msg.header;
-    out.width = msg.width;
-    out.height = msg.height;
-    out.encoding = sensor_msgs::image_encodings::RGB8;
-    out.step = msg.width * 3;
-    if (want_color) {
-      colorize(s.label_map, pal, out.data);
-      color_pub_.publish(out);
-    }
-    if (want_overlay) {
-      lseg_ros::overlay(msg.data.data(), msg.step, *fmt, msg.width, msg.height, s.label_map, pal, alpha_, out.data);
-      overlay_pub_.publish(out);
-    }
+  if (color_pub_.getNumSubscribers() > 0) {
+    sensor_msgs::Image out = output_like(msg, sensor_msgs::image_encodings::RGB8, 3);
+    colorize(s.label_map, set.palette, out.data);
+    color_pub_.publish(out);
   }
-  if (want_conf) {
-    sensor_msgs::Image c;
-    c.header = msg.header;
-    c.width = msg.width;
-    c.height = msg.height;
-    c.encoding = sensor_msgs::image_encodings::TYPE_32FC1;
-    c.step = msg.width * 4;
-    c.data.resize(s.confidence.size() * 4);
-    std::memcpy(c.data.data(), s.confidence.data(), c.data.size());
-    confidence_pub_.publish(c);
+  if (overlay_pub_.getNumSubscribers() > 0) {
+    sensor_msgs::Image out = output_like(msg, sensor_msgs::image_encodings::RGB8, 3);
+    lseg_ros::overlay(msg.data.data(), msg.step, *fmt, msg.width, msg.height, s.label_map, set.palette, alpha_,
+                      out.data);
+    overlay_pub_.publish(out);
   }
+  if (want_conf) confidence_pub_.publish(float_image(msg, s.confidence.data()));
   if (want_scores) {
     // One 32FC1 image per label (LSeg's logits), only for the topics someone reads.
     const size_t hw = size_t{msg.width} * msg.height;
-    for (size_t k = 0; k < set.names.size(); ++k) {
-      if (score_pubs_[k].getNumSubscribers() == 0) continue;
-      sensor_msgs::Image c;
-      c.header = msg.header;
-      c.width = msg.width;
-      c.height = msg.height;
-      c.encoding = sensor_msgs::image_encodings::TYPE_32FC1;
-      c.step = msg.width * 4;
-      c.data.resize(hw * 4);
-      std::memcpy(c.data.data(), s.scores.data() + k * hw, hw * 4);
-      score_pubs_[k].publish(c);
-    }
+    for (size_t k = 0; k < set.names.size(); ++k)
+      if (score_pubs_[k].getNumSubscribers() > 0) score_pubs_[k].publish(float_image(msg, s.scores.data() + k * hw));
   }
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   ++processed_;

@@ -12,7 +12,6 @@ Open-vocabulary segmentation and dense CLIP-space pixel embeddings in Rust, no P
 Every compute call releases the GIL; one model can be shared by many threads.
 """
 
-from . import _errors
 from ._errors import (
     ArgumentError,
     BackendUnavailableError,
@@ -53,7 +52,13 @@ __all__ = [
     "Model",
     "Labels",
     "Segmentation",
-    *_errors.__all__,
+    # Spelled out (not `*_errors.__all__`): type checkers read __all__ statically.
+    "LsegError",
+    "ArgumentError",
+    "WeightsError",
+    "LabelError",
+    "BackendUnavailableError",
+    "CancelledError",
     "compiled_backends",
     "tqdm_progress",
     "MAX_IMAGE_SIDE",

@@ -26,6 +26,7 @@ pub mod image;
 pub mod labels;
 mod model;
 mod nn;
+pub mod palette;
 pub mod protocol;
 pub mod segmentation;
 #[cfg(feature = "tch")]

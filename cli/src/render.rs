@@ -2,52 +2,7 @@
 
 use font8x8::UnicodeFonts;
 use image::RgbImage;
-
-/// Kelly's colours of maximum contrast (without white and black), then generated hues.
-const KELLY: [[u8; 3]; 20] = [
-    [0xF3, 0xC3, 0x00],
-    [0x87, 0x56, 0x92],
-    [0xF3, 0x84, 0x00],
-    [0xA1, 0xCA, 0xF1],
-    [0xBE, 0x00, 0x32],
-    [0xC2, 0xB2, 0x80],
-    [0x84, 0x84, 0x82],
-    [0x00, 0x88, 0x56],
-    [0xE6, 0x8F, 0xAC],
-    [0x00, 0x67, 0xA5],
-    [0xF9, 0x93, 0x79],
-    [0x60, 0x4E, 0x97],
-    [0xF6, 0xA6, 0x00],
-    [0xB3, 0x44, 0x6C],
-    [0xDC, 0xD3, 0x00],
-    [0x88, 0x2D, 0x17],
-    [0x8D, 0xB6, 0x00],
-    [0x65, 0x45, 0x22],
-    [0xE2, 0x58, 0x22],
-    [0x2B, 0x3D, 0x26],
-];
-
-/// The colour of label `i`: a fixed, high-contrast palette, stable across runs.
-pub fn colour(i: usize) -> [u8; 3] {
-    if let Some(c) = KELLY.get(i) {
-        return *c;
-    }
-    // Golden-angle hues, alternating brightness.
-    let h = (i as f32 * 0.618_034).fract() * 6.0;
-    let v = if i.is_multiple_of(2) { 0.95 } else { 0.7 };
-    let c = 0.75 * v; // saturation 0.75
-    let x = c * (1.0 - ((h % 2.0) - 1.0).abs());
-    let (r, g, b) = match h as u32 {
-        0 => (c, x, 0.0),
-        1 => (x, c, 0.0),
-        2 => (0.0, c, x),
-        3 => (0.0, x, c),
-        4 => (x, 0.0, c),
-        _ => (c, 0.0, x),
-    };
-    let m = v - c;
-    [r, g, b].map(|u| ((u + m) * 255.0).round() as u8)
-}
+use lseg::palette::{blend, colour};
 
 /// The colour label picture of a label map.
 pub fn label_image(map: &[u16], width: u32, height: u32) -> RgbImage {
@@ -68,24 +23,18 @@ pub fn overlay(
 ) -> RgbImage {
     let mut out = image.clone();
     for (p, &l) in out.pixels_mut().zip(map) {
-        blend(&mut p.0, colour(l as usize), alpha);
+        p.0 = blend(p.0, colour(l as usize), alpha);
     }
     draw_legend(&mut out, labels, shares);
     out
-}
-
-/// `p = (1 - a) p + a c`.
-fn blend(p: &mut [u8; 3], c: [u8; 3], a: f32) {
-    for (v, c) in p.iter_mut().zip(c) {
-        *v = (*v as f32 * (1.0 - a) + c as f32 * a).round() as u8;
-    }
 }
 
 fn blend_rect(img: &mut RgbImage, x0: u32, y0: u32, w: u32, h: u32, c: [u8; 3], a: f32) {
     let (iw, ih) = img.dimensions();
     for y in y0..(y0 + h).min(ih) {
         for x in x0..(x0 + w).min(iw) {
-            blend(&mut img.get_pixel_mut(x, y).0, c, a);
+            let p = img.get_pixel_mut(x, y);
+            p.0 = blend(p.0, c, a);
         }
     }
 }

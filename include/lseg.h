@@ -679,6 +679,13 @@ lseg_status lseg_segment(const struct lseg_model *model,
                          const struct lseg_segment_outputs *outputs);
 
 /**
+ * The colour lseg draws label index `label` with, for colour label maps and overlays (the
+ * CLI's pictures, the ROS nodes' colour images): `rgb` receives 3 bytes, R, G, B. The same
+ * for every label set and every run.
+ */
+lseg_status lseg_label_color(uint32_t label, uint8_t *rgb);
+
+/**
  * Default embedding parameters: long side 480, L2, native resolution, f32, CHW.
  */
 struct lseg_embed_params lseg_embed_params_default(void);

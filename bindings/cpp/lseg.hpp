@@ -49,6 +49,7 @@
 
 #include <lseg.h>
 
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -188,6 +189,13 @@ inline bool backend_is_compiled(Backend b) noexcept {
 }
 /** Number of CUDA devices libtorch sees (0 without the libtorch backend). */
 inline uint32_t cuda_device_count() noexcept { return lseg_cuda_device_count(); }
+/** The colour {R, G, B} lseg draws label index `label` with (the CLI's pictures, the ROS
+ * nodes' colour images): the same for every label set and run. */
+inline std::array<uint8_t, 3> label_color(uint32_t label) noexcept {
+  std::array<uint8_t, 3> rgb{};
+  lseg_label_color(label, rgb.data());  // cannot fail with a buffer
+  return rgb;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Span: std::span where the library has it (C++20), else a minimal equivalent.

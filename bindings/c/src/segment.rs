@@ -172,3 +172,19 @@ pub unsafe extern "C" fn lseg_segment(
         Ok(())
     })
 }
+
+/// The colour lseg draws label index `label` with, for colour label maps and overlays (the
+/// CLI's pictures, the ROS nodes' colour images): `rgb` receives 3 bytes, R, G, B. The same
+/// for every label set and every run.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn lseg_label_color(label: u32, rgb: *mut u8) -> lseg_status {
+    guard(|| {
+        if rgb.is_null() {
+            return Err(invalid("`rgb` is NULL"));
+        }
+        let c = lseg_core::palette::colour(label as usize);
+        // SAFETY: non-NULL; the caller provides 3 writable bytes (contract).
+        unsafe { std::ptr::copy_nonoverlapping(c.as_ptr(), rgb, 3) };
+        Ok(())
+    })
+}

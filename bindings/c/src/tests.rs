@@ -577,3 +577,20 @@ fn version_is_the_crate_version() {
 fn max_image_side_is_the_library_rule() {
     assert_eq!(LSEG_MAX_IMAGE_SIDE as usize, lseg::MAX_IMAGE_SIDE);
 }
+
+#[test]
+fn label_colours_are_the_library_palette() {
+    for label in [0u32, 1, 19, 20, 255, 65534] {
+        let mut rgb = [0u8; 3];
+        assert_eq!(
+            unsafe { lseg_label_color(label, rgb.as_mut_ptr()) },
+            lseg_status::LSEG_OK
+        );
+        assert_eq!(rgb, lseg::palette::colour(label as usize));
+    }
+    assert_eq!(
+        unsafe { lseg_label_color(0, null_mut()) },
+        lseg_status::LSEG_ERR_INVALID_ARGUMENT
+    );
+    assert!(last_error().contains("rgb"), "{}", last_error());
+}

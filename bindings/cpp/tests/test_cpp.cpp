@@ -248,6 +248,13 @@ void test_version_status_and_enums() {
   static_assert(lseg::Image::gray(nullptr, 10, 2, 16).stride == 16, "");
   for (int32_t s = 0; s <= LSEG_ERR_INTERNAL; s++)
     CHECK(std::strcmp(lseg::status_name(static_cast<lseg::Status>(s)), lseg_status_name(s)) == 0);
+  for (uint32_t label : {0u, 1u, 20u, 300u}) {
+    uint8_t c[3] = {1, 2, 3};
+    CHECK(lseg_label_color(label, c) == LSEG_OK);
+    const auto rgb = lseg::label_color(label);
+    CHECK(rgb[0] == c[0] && rgb[1] == c[1] && rgb[2] == c[2]);
+  }
+  CHECK(lseg::label_color(0) != lseg::label_color(1));
 }
 
 // The C++ option structs' defaults are the C *_default() values.

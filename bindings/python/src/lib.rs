@@ -21,6 +21,14 @@ fn compiled_backends() -> Vec<String> {
         .collect()
 }
 
+/// The colour `(r, g, b)` lseg draws label index `label` with (the CLI's pictures, the ROS
+/// nodes' colour images): the same for every label set and run.
+#[pyfunction]
+fn label_color(label: u32) -> (u8, u8, u8) {
+    let [r, g, b] = lseg::palette::colour(label as usize);
+    (r, g, b)
+}
+
 /// The extension module.
 #[pymodule]
 fn _lseg(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -28,6 +36,7 @@ fn _lseg(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("MAX_LABELS", lseg::labels::MAX_LABELS)?;
     m.add("MAX_IMAGE_SIDE", lseg::MAX_IMAGE_SIDE)?;
     m.add_function(wrap_pyfunction!(compiled_backends, m)?)?;
+    m.add_function(wrap_pyfunction!(label_color, m)?)?;
     m.add_class::<model::Model>()?;
     m.add_class::<labels::Labels>()?;
     m.add_class::<segmentation::Segmentation>()?;

@@ -22,6 +22,15 @@ def test_module():
     assert issubclass(lseg.ArgumentError, ValueError)
 
 
+def test_label_colors_distinct_and_stable():
+    colors = [lseg.label_color(i) for i in range(300)]
+    assert len(set(colors)) == 300
+    assert all(len(c) == 3 and all(0 <= v <= 255 for v in c) for c in colors)
+    assert colors[0] == (0xF3, 0xC3, 0x00)  # Kelly's first colour, as the CLI draws label 0
+    with pytest.raises(OverflowError):
+        lseg.label_color(-1)
+
+
 def test_model_properties(model):
     assert model.embed_dim > 0
     assert model.backend == "flex" and model.dtype == "f32"

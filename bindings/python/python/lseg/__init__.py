@@ -28,6 +28,7 @@ from ._lseg import (
     Segmentation,
     __version__,
     compiled_backends,
+    label_color,
 )
 
 
@@ -60,6 +61,7 @@ __all__ = [
     "BackendUnavailableError",
     "CancelledError",
     "compiled_backends",
+    "label_color",
     "tqdm_progress",
     "MAX_IMAGE_SIDE",
     "MAX_LABELS",

@@ -14,6 +14,7 @@ __all__ = [
     "Segmentation",
     "__version__",
     "compiled_backends",
+    "label_color",
 ]
 
 __version__: str
@@ -27,6 +28,10 @@ _ProgressFn = Callable[[int, int], Optional[bool]]
 
 def compiled_backends() -> List[str]:
     """Names of the backends compiled into this build (``["flex"]`` in the wheel)."""
+
+def label_color(label: int) -> Tuple[int, int, int]:
+    """The colour ``(r, g, b)`` lseg draws label index ``label`` with (the CLI's pictures,
+    the ROS nodes' colour images): the same for every label set and run."""
 
 @final
 class Labels:

@@ -31,25 +31,18 @@ std::vector<std::string> split_labels(const std::string &list) {
 }
 
 std::vector<Rgb> palette(size_t n, const std::vector<std::string> &colors) {
-  // A fixed palette of 20 well-separated colours (then repeated with a shift).
-  static const Rgb base[] = {{230, 25, 75},  {60, 180, 75},   {255, 225, 25}, {0, 130, 200},
-                             {245, 130, 48}, {145, 30, 180},  {70, 240, 240}, {240, 50, 230},
-                             {210, 245, 60}, {250, 190, 212}, {0, 128, 128},  {220, 190, 255},
-                             {170, 110, 40}, {255, 250, 200}, {128, 0, 0},    {170, 255, 195},
-                             {128, 128, 0},  {255, 215, 180}, {0, 0, 128},    {128, 128, 128}};
   std::vector<Rgb> pal;
   pal.reserve(n);
   for (size_t i = 0; i < n; ++i) {
-    if (i < colors.size()) {
+    if (i < colors.size() && !colors[i].empty()) {
       unsigned r, g, b;
       const std::string &c = colors[i];
       if (c.size() != 7 || c[0] != '#' || std::sscanf(c.c_str() + 1, "%2x%2x%2x", &r, &g, &b) != 3)
         throw std::invalid_argument("palette colour \"" + c + "\" is not #rrggbb");
       pal.push_back({uint8_t(r), uint8_t(g), uint8_t(b)});
     } else {
-      Rgb c = base[i % 20];
-      const uint8_t shift = uint8_t((i / 20) * 37);
-      pal.push_back({uint8_t(c.r + shift), uint8_t(c.g + shift), uint8_t(c.b + shift)});
+      const auto c = lseg::label_color(uint32_t(i));  // lseg's palette, as the CLI draws
+      pal.push_back({c[0], c[1], c[2]});
     }
   }
   return pal;

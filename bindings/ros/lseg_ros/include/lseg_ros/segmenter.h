@@ -22,8 +22,9 @@ struct Rgb {
   uint8_t r, g, b;
 };
 
-/// Colours of `n` labels: `colors` ("#rrggbb" strings) first, then a fixed, well-spread
-/// palette. Throws std::invalid_argument on a malformed colour.
+/// Colours of `n` labels: `colors` ("#rrggbb" strings; an empty one keeps lseg's colour)
+/// first, then lseg's palette (`lseg::label_color`, the CLI's and the ROS 2 node's colours).
+/// Throws std::invalid_argument on a malformed colour.
 std::vector<Rgb> palette(size_t n, const std::vector<std::string> &colors);
 
 /// rgb8 colour image of a label map.

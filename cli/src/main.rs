@@ -5,6 +5,7 @@
 //! * `lseg info`: what a weights file holds.
 
 mod checkpoint;
+mod common;
 mod convert;
 mod info;
 mod npy;

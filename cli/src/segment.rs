@@ -4,17 +4,17 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::str::FromStr;
 use std::time::Instant;
 
 use clap::ValueEnum;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use lseg::{
-    Backend, EmbedLayout, EmbedNorm, EmbedOptions, EmbedResolution, ImageView, LabelSet,
-    LoadOptions, Lseg, Mode, MultiScale, PixelFormat, Precision, percent_shares,
+    EmbedLayout, EmbedNorm, EmbedOptions, EmbedResolution, ImageView, LabelSet, Lseg, Mode,
+    PixelFormat, percent_shares,
 };
 
-use crate::{Failure, npy, parse_config, render};
+use crate::common::{ModelArgs, ProtocolArgs};
+use crate::{Failure, npy, render};
 
 /// Segment images with free-form labels.
 ///
@@ -23,9 +23,8 @@ use crate::{Failure, npy, parse_config, render};
 /// each label's share of the pixels.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Weights (`.safetensors`, e.g. made by `lseg convert`).
-    #[arg(long, short = 'w', value_name = "FILE")]
-    pub weights: PathBuf,
+    #[command(flatten)]
+    pub model: ModelArgs,
     /// Comma-separated labels, e.g. "dog, grass, other".
     #[arg(
         long,
@@ -44,47 +43,8 @@ pub struct Args {
     /// Output directory for the pictures.
     #[arg(long, short = 'o', default_value = "out", value_name = "DIR")]
     pub out: PathBuf,
-    /// Evaluation protocol: one pass at `--size`, or the official multi-scale protocol.
-    #[arg(long, value_enum, default_value_t = ModeArg::Single)]
-    pub mode: ModeArg,
-    /// Single mode: long side the image is resized to, or `native` for the input size
-    /// (padded to a multiple of 32 where it is not one). Also the size of `--embeddings`.
-    #[arg(long, default_value = "480", value_name = "N|native")]
-    pub size: Size,
-    /// Multi-scale mode: long side at scale 1.0.
-    #[arg(long, default_value_t = 520, value_name = "N")]
-    pub base_size: usize,
-    /// Multi-scale mode: sliding-window size (a multiple of 32).
-    #[arg(long, default_value_t = 480, value_name = "N")]
-    pub crop_size: usize,
-    /// Multi-scale mode: scales.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "0.5,0.75,1.0,1.25,1.5,1.75",
-        value_name = "S,S,..."
-    )]
-    pub scales: Vec<f64>,
-    /// Multi-scale mode: leave out the horizontally flipped pass.
-    #[arg(long)]
-    pub no_flip: bool,
-    /// Compute backend. Default: flex (pure Rust), else the first one compiled in.
-    #[arg(
-        long,
-        visible_alias = "device",
-        value_name = "flex|ndarray|tch|cuda|cuda:N"
-    )]
-    pub backend: Option<Backend>,
-    /// Compute precision (ndarray: f32 only).
-    #[arg(long, default_value = "f32", value_name = "f32|f16|bf16")]
-    pub dtype: Precision,
-    /// Model configuration for weights that neither store one nor allow inferring it: a
-    /// preset (`vitl16`, `vitb32`) or a JSON file.
-    #[arg(long, value_name = "PRESET|FILE")]
-    pub config: Option<String>,
-    /// CPU threads.
-    #[arg(long, value_name = "N")]
-    pub threads: Option<usize>,
+    #[command(flatten)]
+    pub protocol: ProtocolArgs,
     /// Truncate labels longer than CLIP's 77 tokens instead of failing.
     #[arg(long)]
     pub truncate: bool,
@@ -121,15 +81,6 @@ pub struct Args {
     pub quiet: bool,
 }
 
-/// Evaluation protocol.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ModeArg {
-    /// One pass with the long side resized to `--size`.
-    Single,
-    /// The official multi-scale, flip and sliding-window protocol.
-    Multiscale,
-}
-
 /// Embedding normalisation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum NormArg {
@@ -148,39 +99,6 @@ pub enum ResArg {
     Native,
     /// The input image size.
     Input,
-}
-
-/// `--size`: pixels or `native`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Size {
-    /// Keep the input size.
-    Native,
-    /// Long side in pixels.
-    Pixels(usize),
-}
-
-impl FromStr for Size {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        if s == "native" {
-            return Ok(Self::Native);
-        }
-        match s.parse::<usize>() {
-            Ok(n) if n > 0 => Ok(Self::Pixels(n)),
-            _ => Err(format!(
-                "expected a positive number of pixels or `native`, got `{s}`"
-            )),
-        }
-    }
-}
-
-impl Size {
-    fn get(self) -> Option<usize> {
-        match self {
-            Self::Native => None,
-            Self::Pixels(n) => Some(n),
-        }
-    }
 }
 
 /// The labels of `--labels` or `--labels-file`.
@@ -206,27 +124,6 @@ fn read_labels(args: &Args) -> Result<Vec<String>, Failure> {
         )));
     }
     Ok(labels)
-}
-
-fn mode(args: &Args) -> Result<Mode, Failure> {
-    Ok(match args.mode {
-        ModeArg::Single => {
-            let size = args.size.get();
-            lseg::protocol::check_size(size).map_err(|e| Failure(format!("--size: {e}")))?;
-            Mode::Single { size }
-        }
-        ModeArg::Multiscale => {
-            let ms = MultiScale {
-                base_size: args.base_size,
-                crop_size: args.crop_size,
-                scales: args.scales.clone(),
-                flip: !args.no_flip,
-            };
-            ms.validate()
-                .map_err(|e| Failure(format!("--base-size/--crop-size/--scales: {e}")))?;
-            Mode::MultiScale(ms)
-        }
-    })
 }
 
 /// `template` for one of several images: `{stem}` replaced, else `.stem` before the extension.
@@ -334,7 +231,7 @@ impl Job<'_> {
         }
         if let Some(t) = &self.args.embeddings {
             let opts = EmbedOptions {
-                size: self.args.size.get(),
+                size: self.args.protocol.size.get(),
                 norm: match self.args.embed_norm {
                     NormArg::Raw => EmbedNorm::Raw,
                     NormArg::L2 => EmbedNorm::L2,
@@ -422,19 +319,8 @@ pub fn run(args: &Args) -> Result<ExitCode, Failure> {
             args.alpha
         )));
     }
-    let mode = mode(args)?;
-    if let Some(n) = args.threads {
-        lseg::set_num_threads(n.max(1));
-    }
-    let config = args.config.as_deref().map(parse_config).transpose()?;
-    let model = Lseg::load(
-        &args.weights,
-        &LoadOptions {
-            backend: args.backend,
-            precision: args.dtype,
-            config,
-        },
-    )?;
+    let mode = args.protocol.mode()?;
+    let model = args.model.load()?;
     let label_set = model.encode_labels_with(&labels, args.truncate)?;
     std::fs::create_dir_all(&args.out)
         .map_err(|e| Failure(format!("cannot create {}: {e}", args.out.display())))?;

@@ -35,6 +35,20 @@ pub fn split_list(list: &str) -> Vec<String> {
     list.split(',').map(|l| l.trim().to_string()).collect()
 }
 
+/// The class names of an evaluation labels file (class k = line k), as the official code reads
+/// `label_files/*_objectInfo150.txt`: per line the last comma-separated field, its first
+/// `;`-separated synonym, trimmed. Blank lines and lines starting with `#` are skipped, so a
+/// plain one-name-per-line file reads as itself.
+pub fn parse_class_file(text: &str) -> Vec<String> {
+    parse_lines(text)
+        .iter()
+        .map(|l| {
+            let last = l.rsplit(',').next().unwrap_or(l);
+            last.split(';').next().unwrap_or(last).trim().to_string()
+        })
+        .collect()
+}
+
 /// The 150 ADE20K class names as the official code reads them
 /// (`label_files/ade20k_objectInfo150.txt`, last name of each line, first synonym).
 pub const ADE20K: [&str; 150] = [
@@ -217,5 +231,13 @@ mod tests {
         for n in [0, MAX_LABELS + 1] {
             assert!(matches!(check_count(n), Err(Error::Label(_))), "{n}");
         }
+    }
+
+    #[test]
+    fn class_files_read_as_the_official_code_reads_them() {
+        assert_eq!(
+            parse_class_file("wall\nbuilding;edifice\n1, 2, person;individual\n\n# c\nsky\n"),
+            ["wall", "building", "person", "sky"]
+        );
     }
 }

@@ -24,6 +24,7 @@ pub mod error;
 pub mod head;
 pub mod image;
 pub mod labels;
+pub mod metrics;
 mod model;
 mod nn;
 pub mod palette;

@@ -1,12 +1,14 @@
 //! `lseg`: language-driven semantic segmentation from the command line.
 //!
 //! * `lseg segment`: label pictures, overlays, pixel shares, scores and embeddings.
+//! * `lseg eval`: pixAcc and mIoU on a data set, as the official evaluator.
 //! * `lseg convert`: the official Lightning checkpoint to safetensors.
 //! * `lseg info`: what a weights file holds.
 
 mod checkpoint;
 mod common;
 mod convert;
+mod eval;
 mod info;
 mod npy;
 mod pickle;
@@ -30,6 +32,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Segment(Box<segment::Args>),
+    Eval(Box<eval::Args>),
     Convert(convert::Args),
     Info(info::Args),
 }
@@ -107,6 +110,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Segment(a) => segment::run(a),
+        Command::Eval(a) => eval::run(a).map(|()| ExitCode::SUCCESS),
         Command::Convert(a) => convert::run(a).map(|()| ExitCode::SUCCESS),
         Command::Info(a) => info::run(a).map(|()| ExitCode::SUCCESS),
     };

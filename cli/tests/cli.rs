@@ -835,3 +835,255 @@ fn bad_input() {
     let r = lseg(&["segment", "--weights", s(&w), s(&img)]);
     assert_eq!(r.code, 2, "missing --labels is a usage error");
 }
+
+/// Pixel accuracy and per-class IoU written as PyTorch-Encoding's evaluator writes them
+/// (classes shifted by one, 0 = unlabeled, areas by histogram over 1..=n), from label maps and
+/// shifted ground truth (0 = unlabeled, k = class k - 1).
+fn official_scores(pairs: &[(Vec<u16>, Vec<u16>)], n: usize) -> (f64, Vec<f64>) {
+    let (mut correct, mut labelled) = (0u64, 0u64);
+    let (mut inter, mut union) = (vec![0u64; n], vec![0u64; n]);
+    for (pred, target) in pairs {
+        let hist = |v: &dyn Fn(usize) -> u16, h: &mut Vec<u64>| {
+            for i in 0..pred.len() {
+                let x = v(i) as usize;
+                if (1..=n).contains(&x) {
+                    h[x - 1] += 1;
+                }
+            }
+        };
+        let predict = |i: usize| if target[i] > 0 { pred[i] + 1 } else { 0 };
+        let (mut ai, mut ap, mut al) = (vec![0; n], vec![0; n], vec![0; n]);
+        hist(
+            &|i| {
+                if predict(i) == target[i] {
+                    predict(i)
+                } else {
+                    0
+                }
+            },
+            &mut ai,
+        );
+        hist(&predict, &mut ap);
+        hist(&|i| target[i], &mut al);
+        for k in 0..n {
+            inter[k] += ai[k];
+            union[k] += ap[k] + al[k] - ai[k];
+        }
+        labelled += target.iter().filter(|&&t| t > 0).count() as u64;
+        correct += (0..pred.len())
+            .filter(|&i| target[i] > 0 && pred[i] + 1 == target[i])
+            .count() as u64;
+    }
+    let iou = inter
+        .iter()
+        .zip(&union)
+        .map(|(&i, &u)| i as f64 / (f64::EPSILON + u as f64))
+        .collect();
+    (correct as f64 / (f64::EPSILON + labelled as f64), iou)
+}
+
+/// Ground truth of a `w x h` image `k`: classes 1..=3 in bands (class 4 never occurs), 0
+/// (unlabeled) in a corner.
+fn gt_mask(w: u32, h: u32, k: u32) -> Vec<u16> {
+    (0..w * h)
+        .map(|i| {
+            let (x, y) = (i % w, i / w);
+            if x < 8 && y < 8 {
+                0
+            } else {
+                1 + ((x / 17 + y / 13 + k) % 3) as u16
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn eval_scores_the_label_maps_segment_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config_file(dir.path());
+    let weights = fixture("tiny_vit16.safetensors");
+    let classes = ["dog", "grass", "other", "sky"];
+    let ade = dir.path().join("ade");
+    let folder = dir.path().join("folder");
+    for d in [
+        "ade/images",
+        "ade/annotations",
+        "folder/images",
+        "folder/masks",
+    ] {
+        std::fs::create_dir_all(dir.path().join(d)).unwrap();
+    }
+    let labels_file = dir.path().join("objectInfo.txt");
+    std::fs::write(&labels_file, "dog\ngrass\nother\nsky\n").unwrap();
+    std::fs::write(folder.join("labels.txt"), "dog\ngrass\nother\nsky\n").unwrap();
+    let sizes = [(100u32, 70u32), (64, 96), (81, 40)];
+    let mut images = Vec::new();
+    let mut truths = Vec::new();
+    for (k, &(w, h)) in sizes.iter().enumerate() {
+        let img = image::RgbImage::from_fn(w, h, |x, y| {
+            image::Rgb([
+                (x * 7 + k as u32 * 50) as u8,
+                (y * 5) as u8,
+                ((x ^ y) * 3) as u8,
+            ])
+        });
+        let name = format!("img{k}");
+        img.save(ade.join("images").join(format!("{name}.png")))
+            .unwrap();
+        img.save(folder.join("images").join(format!("{name}.png")))
+            .unwrap();
+        let gt = gt_mask(w, h, k as u32);
+        let g8: Vec<u8> = gt.iter().map(|&v| v as u8).collect();
+        image::GrayImage::from_raw(w, h, g8)
+            .unwrap()
+            .save(ade.join("annotations").join(format!("{name}.png")))
+            .unwrap();
+        // Folder layout: 16-bit class indices, 9 unlabeled.
+        let g16: Vec<u16> = gt.iter().map(|&v| if v == 0 { 9 } else { v - 1 }).collect();
+        image::ImageBuffer::<image::Luma<u16>, _>::from_raw(w, h, g16)
+            .unwrap()
+            .save(folder.join("masks").join(format!("{name}.png")))
+            .unwrap();
+        images.push(ade.join("images").join(format!("{name}.png")));
+        truths.push(gt);
+    }
+    // The label maps `lseg segment` writes, scored by the official formula.
+    let out = dir.path().join("out");
+    let mut seg = vec!["segment", "--weights", s(&weights), "--config", s(&cfg)];
+    seg.extend([
+        "--labels-file",
+        s(&labels_file),
+        "--size",
+        "64",
+        "--index",
+        "--out",
+        s(&out),
+        "-q",
+    ]);
+    seg.extend(images.iter().map(|p| s(p)));
+    ok(&seg);
+    let pairs: Vec<(Vec<u16>, Vec<u16>)> = (0..3)
+        .map(|k| {
+            let m = image::open(out.join(format!("img{k}.index.png")))
+                .unwrap()
+                .to_luma8();
+            (
+                m.into_raw().into_iter().map(u16::from).collect(),
+                truths[k].clone(),
+            )
+        })
+        .collect();
+    let (acc, iou) = official_scores(&pairs, 4);
+    assert!(iou[3] == 0.0, "class 4 is absent: IoU 0");
+    let common = [
+        "--weights",
+        s(&weights),
+        "--config",
+        s(&cfg),
+        "--size",
+        "64",
+        "--json",
+        "-q",
+    ];
+    for (layout, data, extra) in [
+        ("ade20k", &ade, vec!["--labels-file", s(&labels_file)]),
+        ("folder", &folder, vec!["--ignore-index", "9"]),
+    ] {
+        let mut a = vec!["eval", "--layout", layout, "--data", s(data)];
+        a.extend(common);
+        a.extend(extra.iter().copied());
+        let r = ok(&a);
+        let v: Value = serde_json::from_str(r.stdout.trim()).unwrap();
+        assert_eq!(v["images"], 3, "{layout}");
+        assert_eq!(v["pixAcc"].as_f64().unwrap(), acc, "{layout}");
+        let got: Vec<f64> = v["per_class_iou"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect();
+        assert_eq!(got, iou, "{layout}");
+        assert_eq!(
+            v["mIoU"].as_f64().unwrap(),
+            iou.iter().sum::<f64>() / 4.0,
+            "{layout}"
+        );
+        assert_eq!(v["labels"], serde_json::json!(classes));
+        let present = iou[..3].iter().sum::<f64>() / 3.0;
+        assert!(
+            (v["mIoU_present"].as_f64().unwrap() - present).abs() < 1e-12,
+            "{layout}"
+        );
+    }
+    // The named variant, and the table.
+    let mut a = vec![
+        "eval",
+        "--data",
+        s(&ade),
+        "--labels-file",
+        s(&labels_file),
+        "--miou-classes",
+        "present",
+    ];
+    a.extend(common);
+    let v: Value = serde_json::from_str(ok(&a).stdout.trim()).unwrap();
+    assert_eq!(v["mIoU"], v["mIoU_present"]);
+    let a = [
+        "eval",
+        "--data",
+        s(&ade),
+        "--labels-file",
+        s(&labels_file),
+        "--weights",
+        s(&weights),
+        "--config",
+        s(&cfg),
+        "--size",
+        "64",
+        "-q",
+    ];
+    let t = ok(&a).stdout;
+    assert!(
+        t.contains("pixAcc") && t.contains("grass") && t.contains("3 images"),
+        "{t}"
+    );
+
+    // Bad data sets: a clear one-line error each.
+    let eval_ade = |data: &Path, needle: &str| {
+        fails(
+            &[
+                "eval",
+                "--data",
+                s(data),
+                "--labels-file",
+                s(&labels_file),
+                "--weights",
+                s(&weights),
+                "--config",
+                s(&cfg),
+                "--size",
+                "64",
+                "-q",
+            ],
+            needle,
+        );
+    };
+    std::fs::remove_file(ade.join("annotations/img2.png")).unwrap();
+    eval_ade(&ade, "no mask for");
+    image::GrayImage::new(10, 10)
+        .save(ade.join("annotations/img2.png"))
+        .unwrap();
+    eval_ade(&ade, "is 10x10, its image 81x40");
+    image::GrayImage::from_pixel(81, 40, image::Luma([5]))
+        .save(ade.join("annotations/img2.png"))
+        .unwrap();
+    eval_ade(&ade, "value 5 at (0, 0) is not a class of the 4 labels");
+    image::RgbImage::new(81, 40)
+        .save(ade.join("annotations/img2.png"))
+        .unwrap();
+    eval_ade(&ade, "grey PNG");
+    fails(
+        &["eval", "--data", s(&ade), "--weights", s(&weights), "-q"],
+        "--labels-file",
+    );
+}

@@ -3,7 +3,6 @@
 //!   cargo run --release --manifest-path bindings/c/header-check/Cargo.toml -- --write   (regenerate)
 //! `bash bindings/c/gen-header.sh` runs the second.
 
-use std::path::Path;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -12,8 +11,15 @@ fn main() -> ExitCode {
         eprintln!("usage: lseg-header-check --check | --write");
         return ExitCode::from(2);
     }
-    let capi = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let root = capi.join("../..");
+    // The checkout is the working directory (gen-header.sh and the C tests run from the
+    // repository root): not this binary's build-time path, which the shared target directory
+    // may carry over from another checkout.
+    let root = std::env::current_dir().expect("working directory");
+    let capi = root.join("bindings/c");
+    if !capi.join("cbindgen.toml").is_file() {
+        eprintln!("lseg-header-check: run it from the repository root");
+        return ExitCode::from(2);
+    }
     let manifest = std::fs::read_to_string(root.join("Cargo.toml")).expect("Cargo.toml");
     let version = manifest
         .lines()

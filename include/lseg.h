@@ -61,6 +61,26 @@
 #define LSEG_MAX_IMAGE_SIDE 16384
 
 /**
+ * Most labels in one set (more are `LSEG_ERR_LABEL`).
+ */
+#define LSEG_MAX_LABELS 65535
+
+/**
+ * Longest label in UTF-8 bytes (longer ones are `LSEG_ERR_LABEL`, even when truncating).
+ */
+#define LSEG_MAX_LABEL_BYTES 4096
+
+/**
+ * Most multi-scale scales (`n_scales`; more are `LSEG_ERR_INVALID_ARGUMENT`).
+ */
+#define LSEG_MAX_SCALES 64
+
+/**
+ * Largest weights file or buffer in bytes, 8 GiB (larger ones are `LSEG_ERR_INVALID_WEIGHTS`).
+ */
+#define LSEG_MAX_WEIGHTS_BYTES 8589934592
+
+/**
  * Status returned by every fallible call. `LSEG_OK` is 0; on any other value
  * `lseg_last_error()` describes the failure.
  */

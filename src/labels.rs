@@ -7,6 +7,21 @@ use crate::error::{Error, Result};
 /// Most labels in one set (label maps are `u16`).
 pub const MAX_LABELS: usize = 65535;
 
+/// Longest label in UTF-8 bytes, checked before tokenising (77 CLIP tokens are far shorter;
+/// the bound keeps truncated labels cheap).
+pub const MAX_LABEL_BYTES: usize = 4096;
+
+/// Check one label's length: at most [`MAX_LABEL_BYTES`].
+pub fn check_length(index: usize, label: &str) -> Result<()> {
+    if label.len() > MAX_LABEL_BYTES {
+        return Err(Error::Label(format!(
+            "label {index} is {} bytes long, at most {MAX_LABEL_BYTES}",
+            label.len()
+        )));
+    }
+    Ok(())
+}
+
 /// Check the length of a label list: `1..=MAX_LABELS`.
 pub fn check_count(n: usize) -> Result<()> {
     match n {
@@ -222,6 +237,16 @@ mod tests {
         assert_eq!(
             parse_lines("# classes\n dog \n\n  \ngrass\r\n#x\n"),
             ["dog", "grass"]
+        );
+    }
+
+    #[test]
+    fn over_long_labels_are_label_errors() {
+        assert!(check_length(0, &"a".repeat(MAX_LABEL_BYTES)).is_ok());
+        let e = check_length(3, &"a".repeat(MAX_LABEL_BYTES + 1)).unwrap_err();
+        assert!(
+            matches!(&e, Error::Label(m) if m.contains("label 3 is 4097 bytes")),
+            "{e}"
         );
     }
 

@@ -24,6 +24,7 @@ pub mod error;
 pub mod head;
 pub mod image;
 pub mod labels;
+pub mod limits;
 pub mod metrics;
 mod model;
 mod nn;

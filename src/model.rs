@@ -201,8 +201,9 @@ impl Lseg {
     }
 
     /// Tokenise labels like `clip.tokenize` (rows without padding). Empty lists, lists over
-    /// [`MAX_LABELS`](crate::labels::MAX_LABELS), empty or whitespace-only labels and (unless
-    /// `truncate`) labels over 77 tokens are errors.
+    /// [`MAX_LABELS`](crate::labels::MAX_LABELS), labels over
+    /// [`MAX_LABEL_BYTES`](crate::labels::MAX_LABEL_BYTES), empty or whitespace-only labels and
+    /// (unless `truncate`) labels over 77 tokens are errors.
     pub fn tokenize<S: AsRef<str>>(&self, labels: &[S], truncate: bool) -> Result<Vec<Vec<u32>>> {
         crate::labels::check_count(labels.len())?;
         labels
@@ -210,6 +211,7 @@ impl Lseg {
             .enumerate()
             .map(|(i, s)| {
                 let s = s.as_ref();
+                crate::labels::check_length(i, s)?;
                 let row = self
                     .tokenizer
                     .tokenize(s, truncate)

@@ -9,7 +9,7 @@ use safetensors::SafeTensors;
 use safetensors::tensor::TensorView;
 
 use super::decode::{HostElem, decode, stored_dtype, transpose_decode};
-use super::{LIGHTNING_PREFIX, SKIPPED_PREFIXES};
+use super::{LIGHTNING_PREFIX, MAX_WEIGHTS_BYTES, SKIPPED_PREFIXES};
 use crate::error::{Error, Result};
 
 enum Storage<'a> {
@@ -68,9 +68,16 @@ impl<'a> WeightFile<'a> {
         }
     }
 
-    /// Parse and validate the header.
+    /// Parse and validate the header (and the size: at most [`MAX_WEIGHTS_BYTES`]).
     pub fn parse(&self) -> Result<Weights<'_>> {
         let bytes = self.bytes();
+        if bytes.len() as u64 > MAX_WEIGHTS_BYTES {
+            return Err(Error::InvalidWeights(format!(
+                "{} is {} bytes, at most {MAX_WEIGHTS_BYTES} are accepted",
+                self.name,
+                bytes.len()
+            )));
+        }
         let st = SafeTensors::deserialize(bytes)
             .map_err(|e| Error::InvalidWeights(format!("{}: {e}", self.name)))?;
         let (_, meta) = SafeTensors::read_metadata(bytes)

@@ -21,6 +21,10 @@ pub use infer::infer_config_from_shapes;
 pub(crate) use loader::{Generated, Loader, Source};
 pub(crate) use table::HostTable;
 
+/// Largest weights file (or buffer) accepted: 8 GiB (the official ViT-L/16 model is 1.6 GB
+/// in f32).
+pub const MAX_WEIGHTS_BYTES: u64 = 8 << 30;
+
 /// Prefix the official Lightning checkpoint puts in front of every key.
 pub const LIGHTNING_PREFIX: &str = "net.";
 /// Safetensors metadata key under which `lseg convert` stores the JSON config.

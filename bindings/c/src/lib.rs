@@ -24,6 +24,14 @@ pub const LSEG_LABELS_TRUNCATE: u32 = 1;
 /// The largest image width and height accepted (larger images are
 /// `LSEG_ERR_INVALID_ARGUMENT`).
 pub const LSEG_MAX_IMAGE_SIDE: u32 = 16384;
+/// Most labels in one set (more are `LSEG_ERR_LABEL`).
+pub const LSEG_MAX_LABELS: u32 = 65535;
+/// Longest label in UTF-8 bytes (longer ones are `LSEG_ERR_LABEL`, even when truncating).
+pub const LSEG_MAX_LABEL_BYTES: u32 = 4096;
+/// Most multi-scale scales (`n_scales`; more are `LSEG_ERR_INVALID_ARGUMENT`).
+pub const LSEG_MAX_SCALES: u32 = 64;
+/// Largest weights file or buffer in bytes, 8 GiB (larger ones are `LSEG_ERR_INVALID_WEIGHTS`).
+pub const LSEG_MAX_WEIGHTS_BYTES: u64 = 8_589_934_592;
 
 /// Version of the library, e.g. `"0.1.0"` (static string).
 #[unsafe(no_mangle)]

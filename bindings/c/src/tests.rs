@@ -574,8 +574,29 @@ fn version_is_the_crate_version() {
 }
 
 #[test]
-fn max_image_side_is_the_library_rule() {
-    assert_eq!(LSEG_MAX_IMAGE_SIDE as usize, lseg::MAX_IMAGE_SIDE);
+fn limits_are_the_library_rules() {
+    use lseg::limits;
+    assert_eq!(LSEG_MAX_IMAGE_SIDE as usize, limits::MAX_IMAGE_SIDE);
+    assert_eq!(LSEG_MAX_LABELS as usize, limits::MAX_LABELS);
+    assert_eq!(LSEG_MAX_LABEL_BYTES as usize, limits::MAX_LABEL_BYTES);
+    assert_eq!(LSEG_MAX_SCALES as usize, limits::MAX_SCALES);
+    assert_eq!(LSEG_MAX_WEIGHTS_BYTES, limits::MAX_WEIGHTS_BYTES);
+}
+
+#[test]
+fn a_label_over_the_byte_limit_is_a_label_error() {
+    let (s, m) = create(&model_bytes(), 0);
+    ok(s);
+    let long = "a ".repeat(LSEG_MAX_LABEL_BYTES as usize / 2) + "b";
+    for truncate in [0, LSEG_LABELS_TRUNCATE] {
+        let c = CString::new(long.clone()).unwrap();
+        let ptrs = [c.as_ptr()];
+        let mut l = null_mut();
+        let s = unsafe { lseg_encode_labels_ex(m, ptrs.as_ptr(), 1, truncate, &mut l) };
+        assert_eq!(s, lseg_status::LSEG_ERR_LABEL);
+        assert!(last_error().contains("4097 bytes"), "{}", last_error());
+    }
+    lseg_free(m);
 }
 
 #[test]

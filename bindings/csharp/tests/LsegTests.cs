@@ -98,7 +98,9 @@ namespace Lseg.Tests
                 EnumLine(typeof(EmbedNorm), "lseg_embed_norm"),
                 EnumLine(typeof(EmbedResolution), "lseg_embed_resolution"),
                 EnumLine(typeof(Layout), "lseg_layout"),
-                "const " + NativeMethods.LSEG_ABI_VERSION + " " + NativeMethods.LSEG_LABELS_TRUNCATE + " " + NativeMethods.LSEG_MAX_IMAGE_SIDE,
+                "const " + string.Join(" ", new object[] { NativeMethods.LSEG_ABI_VERSION, NativeMethods.LSEG_LABELS_TRUNCATE,
+                    NativeMethods.LSEG_MAX_IMAGE_SIDE, NativeMethods.LSEG_MAX_LABELS, NativeMethods.LSEG_MAX_LABEL_BYTES,
+                    NativeMethods.LSEG_MAX_SCALES, NativeMethods.LSEG_MAX_WEIGHTS_BYTES }),
             };
             Assert.AreEqual(c, cs);
             var mp = NativeMethods.lseg_model_params_default();
@@ -297,6 +299,7 @@ namespace Lseg.Tests
             Fails(Status.Label, "empty", () => model.EncodeLabels(new string[0]));
             Fails(Status.Label, "", () => model.EncodeLabels("dog", ""));
             Fails(Status.Label, "77", () => model.EncodeLabels(string.Join(" ", Enumerable.Repeat("word", 100))));
+            Fails(Status.Label, "4097 bytes", () => model.EncodeLabels(new string('a', (int)NativeMethods.LSEG_MAX_LABEL_BYTES + 1)));
             using (var t = model.EncodeLabels(new[] { string.Join(" ", Enumerable.Repeat("word", 100)) }, true))
                 Assert.AreEqual(1, t.Count);
             Fails(Status.InvalidArgument, "stride", () => model.Segment(labels, rgb, W, H, PixelFormat.Rgb8, 10, Single()));

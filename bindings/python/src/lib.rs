@@ -33,8 +33,11 @@ fn label_color(label: u32) -> (u8, u8, u8) {
 #[pymodule]
 fn _lseg(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    m.add("MAX_LABELS", lseg::labels::MAX_LABELS)?;
-    m.add("MAX_IMAGE_SIDE", lseg::MAX_IMAGE_SIDE)?;
+    m.add("MAX_LABELS", lseg::limits::MAX_LABELS)?;
+    m.add("MAX_LABEL_BYTES", lseg::limits::MAX_LABEL_BYTES)?;
+    m.add("MAX_IMAGE_SIDE", lseg::limits::MAX_IMAGE_SIDE)?;
+    m.add("MAX_SCALES", lseg::limits::MAX_SCALES)?;
+    m.add("MAX_WEIGHTS_BYTES", lseg::limits::MAX_WEIGHTS_BYTES)?;
     m.add_function(wrap_pyfunction!(compiled_backends, m)?)?;
     m.add_function(wrap_pyfunction!(label_color, m)?)?;
     m.add_class::<model::Model>()?;

@@ -16,6 +16,7 @@ def test_module():
     assert lseg.__version__.count(".") == 2
     assert "flex" in lseg.compiled_backends()
     assert lseg.MAX_LABELS == 65535 and lseg.MAX_IMAGE_SIDE == 16384
+    assert (lseg.MAX_LABEL_BYTES, lseg.MAX_SCALES, lseg.MAX_WEIGHTS_BYTES) == (4096, 64, 8 << 30)
     for e in [lseg.ArgumentError, lseg.WeightsError, lseg.LabelError,
               lseg.BackendUnavailableError, lseg.CancelledError]:
         assert issubclass(e, lseg.LsegError)

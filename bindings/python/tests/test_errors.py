@@ -41,6 +41,7 @@ def test_pil_with_bgr(model):
         ([""], "empty"),
         (["ok", "  "], "empty"),
         (["word " * 80], "77"),
+        (["a" * (lseg.MAX_LABEL_BYTES + 1)], "4097 bytes"),
     ],
 )
 def test_bad_labels(model, labels, match):
@@ -57,7 +58,9 @@ def test_label_types_and_truncation(model):
         model.encode_labels(None)
     assert len(model.encode_labels(["word " * 80], truncate=True)) == 1
     with pytest.raises(lseg.LabelError, match="65535"):
-        model.encode_labels(["x"] * 65536)
+        model.encode_labels(["x"] * (lseg.MAX_LABELS + 1))
+    with pytest.raises(lseg.LabelError, match="bytes"):  # even when truncating
+        model.encode_labels(["b " * lseg.MAX_LABEL_BYTES], truncate=True)
 
 
 def test_labels_of_another_model(model):

@@ -113,6 +113,10 @@ namespace Lseg.Native
         public const uint LSEG_ABI_VERSION = 1;
         public const uint LSEG_LABELS_TRUNCATE = 1;
         public const uint LSEG_MAX_IMAGE_SIDE = 16384;
+        public const uint LSEG_MAX_LABELS = 65535;
+        public const uint LSEG_MAX_LABEL_BYTES = 4096;
+        public const uint LSEG_MAX_SCALES = 64;
+        public const ulong LSEG_MAX_WEIGHTS_BYTES = 8UL << 30;
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         public static extern IntPtr lseg_version();

@@ -38,6 +38,7 @@ int main(void) {
   printf("enum lseg_embed_norm %d %d %d\n", LSEG_EMBED_NORM_RAW, LSEG_EMBED_NORM_L2, LSEG_EMBED_NORM_L2_SCALED);
   printf("enum lseg_embed_resolution %d %d\n", LSEG_EMBED_RESOLUTION_NATIVE, LSEG_EMBED_RESOLUTION_INPUT);
   printf("enum lseg_layout %d %d\n", LSEG_LAYOUT_CHW, LSEG_LAYOUT_HWC);
-  printf("const %d %d %d\n", LSEG_ABI_VERSION, LSEG_LABELS_TRUNCATE, LSEG_MAX_IMAGE_SIDE);
+  printf("const %d %d %d %d %d %d %llu\n", LSEG_ABI_VERSION, LSEG_LABELS_TRUNCATE, LSEG_MAX_IMAGE_SIDE,
+         LSEG_MAX_LABELS, LSEG_MAX_LABEL_BYTES, LSEG_MAX_SCALES, (unsigned long long)LSEG_MAX_WEIGHTS_BYTES);
   return 0;
 }

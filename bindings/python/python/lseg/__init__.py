@@ -22,7 +22,10 @@ from ._errors import (
 )
 from ._lseg import (
     MAX_IMAGE_SIDE,
+    MAX_LABEL_BYTES,
     MAX_LABELS,
+    MAX_SCALES,
+    MAX_WEIGHTS_BYTES,
     Labels,
     Model,
     Segmentation,
@@ -65,5 +68,8 @@ __all__ = [
     "tqdm_progress",
     "MAX_IMAGE_SIDE",
     "MAX_LABELS",
+    "MAX_LABEL_BYTES",
+    "MAX_SCALES",
+    "MAX_WEIGHTS_BYTES",
     "__version__",
 ]

@@ -9,6 +9,9 @@ import numpy.typing as npt
 __all__ = [
     "MAX_IMAGE_SIDE",
     "MAX_LABELS",
+    "MAX_LABEL_BYTES",
+    "MAX_SCALES",
+    "MAX_WEIGHTS_BYTES",
     "Labels",
     "Model",
     "Segmentation",
@@ -19,7 +22,10 @@ __all__ = [
 
 __version__: str
 MAX_LABELS: int
+MAX_LABEL_BYTES: int
 MAX_IMAGE_SIDE: int
+MAX_SCALES: int
+MAX_WEIGHTS_BYTES: int
 
 #: numpy ``uint8`` ``(H, W)``, ``(H, W, 1)``, ``(H, W, 3)`` or ``(H, W, 4)``, or a PIL image.
 _ImageLike = Union[npt.NDArray[np.uint8], Any]

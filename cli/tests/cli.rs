@@ -947,33 +947,33 @@ fn eval_scores_the_label_maps_segment_writes() {
         images.push(ade.join("images").join(format!("{name}.png")));
         truths.push(gt);
     }
-    // The label maps `lseg segment` writes, scored by the official formula.
-    let out = dir.path().join("out");
-    let mut seg = vec!["segment", "--weights", s(&weights), "--config", s(&cfg)];
-    seg.extend([
-        "--labels-file",
-        s(&labels_file),
-        "--size",
-        "64",
-        "--index",
-        "--out",
-        s(&out),
-        "-q",
-    ]);
-    seg.extend(images.iter().map(|p| s(p)));
-    ok(&seg);
-    let pairs: Vec<(Vec<u16>, Vec<u16>)> = (0..3)
-        .map(|k| {
-            let m = image::open(out.join(format!("img{k}.index.png")))
-                .unwrap()
-                .to_luma8();
-            (
-                m.into_raw().into_iter().map(u16::from).collect(),
-                truths[k].clone(),
-            )
-        })
-        .collect();
-    let (acc, iou) = official_scores(&pairs, 4);
+    // The label maps `lseg segment` writes with `protocol`, paired with the ground truth.
+    let segment_maps = |protocol: &[&str], out: &Path| -> Vec<(Vec<u16>, Vec<u16>)> {
+        let mut seg = vec!["segment", "--weights", s(&weights), "--config", s(&cfg)];
+        seg.extend([
+            "--labels-file",
+            s(&labels_file),
+            "--index",
+            "--out",
+            s(out),
+            "-q",
+        ]);
+        seg.extend(protocol);
+        seg.extend(images.iter().map(|p| s(p)));
+        ok(&seg);
+        (0..3)
+            .map(|k| {
+                let m = image::open(out.join(format!("img{k}.index.png")))
+                    .unwrap()
+                    .to_luma8();
+                (
+                    m.into_raw().into_iter().map(u16::from).collect(),
+                    truths[k].clone(),
+                )
+            })
+            .collect()
+    };
+    let (acc, iou) = official_scores(&segment_maps(&["--size", "64"], &dir.path().join("out")), 4);
     assert!(iou[3] == 0.0, "class 4 is absent: IoU 0");
     let common = [
         "--weights",
@@ -1015,6 +1015,40 @@ fn eval_scores_the_label_maps_segment_writes() {
             "{layout}"
         );
     }
+    // Multi-scale: the label maps of `lseg segment --mode multiscale` with the same options.
+    let ms = [
+        "--mode",
+        "multiscale",
+        "--base-size",
+        "64",
+        "--crop-size",
+        "32",
+        "--scales",
+        "0.75,1.25",
+    ];
+    let (acc_ms, iou_ms) = official_scores(&segment_maps(&ms, &dir.path().join("out_ms")), 4);
+    let mut a = vec![
+        "eval",
+        "--data",
+        s(&ade),
+        "--labels-file",
+        s(&labels_file),
+        "--weights",
+        s(&weights),
+    ];
+    a.extend(["--config", s(&cfg), "--json", "-q"]);
+    a.extend(ms);
+    let v: Value = serde_json::from_str(ok(&a).stdout.trim()).unwrap();
+    assert_eq!(v["mode"], "multiscale");
+    assert_eq!(v["pixAcc"].as_f64().unwrap(), acc_ms);
+    let got: Vec<f64> = v["per_class_iou"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    assert_eq!(got, iou_ms);
+
     // The named variant, and the table.
     let mut a = vec![
         "eval",

@@ -1062,7 +1062,8 @@ fn eval_scores_the_label_maps_segment_writes() {
     a.extend(common);
     let v: Value = serde_json::from_str(ok(&a).stdout.trim()).unwrap();
     assert_eq!(v["mIoU"], v["mIoU_present"]);
-    let a = [
+    // The ade20k evaluation as a table; the same command fails on each bad data set below.
+    let eval_ade = [
         "eval",
         "--data",
         s(&ade),
@@ -1076,46 +1077,30 @@ fn eval_scores_the_label_maps_segment_writes() {
         "64",
         "-q",
     ];
-    let t = ok(&a).stdout;
+    let t = ok(&eval_ade).stdout;
     assert!(
         t.contains("pixAcc") && t.contains("grass") && t.contains("3 images"),
         "{t}"
     );
 
     // Bad data sets: a clear one-line error each.
-    let eval_ade = |data: &Path, needle: &str| {
-        fails(
-            &[
-                "eval",
-                "--data",
-                s(data),
-                "--labels-file",
-                s(&labels_file),
-                "--weights",
-                s(&weights),
-                "--config",
-                s(&cfg),
-                "--size",
-                "64",
-                "-q",
-            ],
-            needle,
-        );
-    };
     std::fs::remove_file(ade.join("annotations/img2.png")).unwrap();
-    eval_ade(&ade, "no mask for");
+    fails(&eval_ade, "no mask for");
     image::GrayImage::new(10, 10)
         .save(ade.join("annotations/img2.png"))
         .unwrap();
-    eval_ade(&ade, "is 10x10, its image 81x40");
+    fails(&eval_ade, "is 10x10, its image 81x40");
     image::GrayImage::from_pixel(81, 40, image::Luma([5]))
         .save(ade.join("annotations/img2.png"))
         .unwrap();
-    eval_ade(&ade, "value 5 at (0, 0) is not a class of the 4 labels");
+    fails(
+        &eval_ade,
+        "value 5 at (0, 0) is not a class of the 4 labels",
+    );
     image::RgbImage::new(81, 40)
         .save(ade.join("annotations/img2.png"))
         .unwrap();
-    eval_ade(&ade, "grey PNG");
+    fails(&eval_ade, "grey PNG");
     fails(
         &["eval", "--data", s(&ade), "--weights", s(&weights), "-q"],
         "--labels-file",

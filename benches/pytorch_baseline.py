@@ -7,7 +7,9 @@ final ViT norm computed as `forward_flex` does, refinenet4 as in the official co
   python benches/pytorch_baseline.py --check tests/fixtures/tiny_vit16.safetensors
       verifies the re-implementation against the official fixture (same op sequence);
   python benches/pytorch_baseline.py --bench [--models vitl16,vitb32] [--threads 2]
-      prints JSON timings with random weights of the real shapes.
+      prints JSON timings with random weights of the real shapes;
+  python benches/pytorch_baseline.py --bench-train [--models vitb32] [--size 384] [--batch 2] [--labels 150]
+      times one SGD training step (forward, cross-entropy, backward, step; frozen text tower), JSON per model.
 """
 import argparse, json, math, time
 
@@ -200,7 +202,10 @@ class LSeg(nn.Module):
         return sc.head1(p1)
 
     def forward(s, x, tokens):
-        text = s.clip_pretrained.encode_text(tokens)
+        return s.logits(x, s.clip_pretrained.encode_text(tokens))
+
+    def logits(s, x, text):
+        """Full-resolution logits [B, L, H, W] from the raw (unnormalised) text features [L, 512]."""
         f = s.image(x)
         b, c, h, w = f.shape
         f = f.permute(0, 2, 3, 1).reshape(-1, c)
@@ -235,15 +240,32 @@ def tokens(n, length=3):
     return t
 
 
-def check(path):
+def fixture_config(json_path):
+    """The twin's config from a fixture's .json (its `config` block)."""
+    c = json.load(open(json_path))["config"]
+    v, k = c["vit"], c["clip"]
+    g = v["pos_embed_grid"]
+    assert g[0] == g[1], g
+    return dict(vit=dict(patch_size=v["patch_size"], embed_dim=v["embed_dim"], depth=v["depth"], num_heads=v["num_heads"],
+                         mlp_dim=int(v["embed_dim"] * v["mlp_ratio"]), pos_grid=g[0]),
+                hooks=c["hooks"], reassemble=c["reassemble_features"], features=c["features"], out_dim=c["out_c"],
+                text=dict(width=k["transformer_width"], heads=k["transformer_heads"], layers=k["transformer_layers"],
+                          context_length=k["context_length"], vocab_size=k["vocab_size"], embed_dim=k["embed_dim"]))
+
+
+def load_fixture(path):
+    """(model in eval mode, the file's tensors) for a fixture .safetensors; the config comes from the .json beside it.
+    The file also holds reference tensors, hence strict=False; every module key must be present."""
     from safetensors.torch import load_file
     sd = load_file(path)
-    c = dict(vit=dict(patch_size=16, embed_dim=64, depth=4, num_heads=4, mlp_dim=256, pos_grid=4), hooks=[0, 1, 2, 3],
-             reassemble=[16, 32, 64, 64], features=32, out_dim=512,
-             text=dict(width=64, heads=2, layers=2, context_length=77, vocab_size=49408, embed_dim=512))
-    m = LSeg(c).eval()
+    m = LSeg(fixture_config(path[: -len(".safetensors")] + ".json")).eval()
     missing, _ = m.load_state_dict(sd, strict=False)
     assert not missing, missing
+    return m, sd
+
+
+def check(path):
+    m, sd = load_fixture(path)
     with torch.no_grad():
         out = m(sd["input.image"], sd["input.tokens"])
     err = (out - sd["output"]).abs().max().item()
@@ -278,17 +300,74 @@ def bench(models, threads, reps, multiscale, dtype):
     print(json.dumps(res))
 
 
+def param_groups(m, lr):
+    """The official LSeg recipe: `pretrained.*` at lr, `scratch.*` at 10x; the text tower and logit_scale untrained."""
+    named = list(m.named_parameters())
+    return [{"params": [p for n, p in named if n.startswith("pretrained.")], "lr": lr},
+            {"params": [p for n, p in named if n.startswith("scratch.")], "lr": 10 * lr}]
+
+
+def random_tokens(n, gen):
+    """n random labels of 1-4 random BPE ids each: SOT, ids, EOT, zero padding."""
+    t = torch.zeros(n, 77, dtype=torch.long)
+    for i in range(n):
+        k = int(torch.randint(1, 5, (1,), generator=gen))
+        t[i, 0] = 49406; t[i, 1:k + 1] = torch.randint(1, 49406, (k,), generator=gen); t[i, k + 1] = 49407
+    return t
+
+
+def bench_train(models, threads, reps, size, batch, labels):
+    """One SGD training step (forward, cross-entropy, backward, step) on a random batch, random weights."""
+    torch.set_num_threads(threads)
+    gen = torch.Generator().manual_seed(0)
+    for name in models:
+        m = LSeg(PRESETS[name])
+        with torch.no_grad():  # the zero-initialised parameters would make the text features 0 (NaN after norm)
+            for p in m.parameters():
+                if not p.any():
+                    p.normal_(0, 0.02, generator=gen)
+        for p in m.clip_pretrained.parameters():
+            p.requires_grad_(False)
+        m.train()
+        with torch.no_grad():  # frozen text tower: features precomputed once
+            text = m.clip_pretrained.encode_text(random_tokens(labels, gen))
+        x = torch.rand(batch, 3, size, size, generator=gen) * 2 - 1
+        target = torch.randint(-1, labels, (batch, size, size), generator=gen)
+        opt = torch.optim.SGD(param_groups(m, 0.01), lr=0.01, momentum=0.9, weight_decay=1e-4)
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            loss = F.cross_entropy(m.logits(x, text), target, ignore_index=-1)
+            loss.backward()
+            opt.step()
+            return loss.item()
+
+        step()  # warm-up
+        ts = []
+        for _ in range(reps):
+            t0 = time.perf_counter(); step(); ts.append(time.perf_counter() - t0)
+        print(json.dumps({"mode": "train_step_sgd", "model": name, "size": size, "batch": batch, "labels": labels,
+                          "threads": threads, "torch": torch.__version__, "step_s": ts,
+                          "median_s": sorted(ts)[len(ts) // 2]}))
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--check")
     ap.add_argument("--bench", action="store_true")
-    ap.add_argument("--models", default="vitl16,vitb32")
+    ap.add_argument("--bench-train", action="store_true")
+    ap.add_argument("--models", help="default: vitl16,vitb32 for --bench, vitb32 for --bench-train")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--reps", type=int, help="default: 5 for --bench, 3 for --bench-train")
     ap.add_argument("--multiscale", action="store_true")
     ap.add_argument("--dtype", default="f32")
+    ap.add_argument("--size", type=int, default=384, help="--bench-train: square input side")
+    ap.add_argument("--batch", type=int, default=2, help="--bench-train: batch size")
+    ap.add_argument("--labels", type=int, default=150, help="--bench-train: number of (random) labels")
     a = ap.parse_args()
     if a.check:
         check(a.check)
     if a.bench:
-        bench(a.models.split(","), a.threads, a.reps, a.multiscale, a.dtype)
+        bench((a.models or "vitl16,vitb32").split(","), a.threads, a.reps or 5, a.multiscale, a.dtype)
+    if a.bench_train:
+        bench_train((a.models or "vitb32").split(","), a.threads, a.reps or 3, a.size, a.batch, a.labels)

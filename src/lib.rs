@@ -36,6 +36,8 @@ mod tch_support;
 pub mod testing;
 pub mod text;
 pub mod tokenizer;
+#[cfg(feature = "train")]
+pub mod train;
 pub mod vit;
 pub mod weights;
 

@@ -14,6 +14,8 @@ use crate::testing::random_values;
 use crate::text::TextEncoder;
 use crate::tokenizer::ClipTokenizer;
 use crate::vit::Vit;
+#[cfg(feature = "train")]
+use crate::weights::TensorStore;
 use crate::weights::{Generated, Loader, Source, WeightFile, Weights};
 
 /// How to load a model.
@@ -123,6 +125,16 @@ impl Lseg {
             None => weights.infer_config()?,
         };
         Self::build(&Source::File(weights), cfg, opts)
+    }
+
+    /// Build from tensors in memory (a training run's weights); `opts.config` is required.
+    #[cfg(feature = "train")]
+    pub(crate) fn from_store(store: &TensorStore, opts: &LoadOptions) -> Result<Self> {
+        let cfg = opts
+            .config
+            .clone()
+            .ok_or_else(|| Error::Config("a model from memory needs its configuration".into()))?;
+        Self::build(&Source::Store(store), cfg, opts)
     }
 
     /// A model of the given configuration with deterministic pseudo-random weights of the

@@ -8,7 +8,7 @@ use burn::tensor::ops::{
 };
 
 use crate::error::Result;
-use crate::weights::Loader;
+use crate::weights::{Loader, Updates};
 
 /// Bilinear resize to `h x w` with align_corners=True (the official evaluator's `up_kwargs`;
 /// burn's default too, but set explicitly); a no-op at the same size.
@@ -209,6 +209,59 @@ pub(crate) enum Conv2d {
         b: Option<Tensor<1>>,
         opts: ConvOptions<2>,
     },
+    /// A convolution followed by a training-mode BatchNorm (loaded for training).
+    Normalized(Box<Conv2d>, Box<BatchNorm2d>),
+}
+
+/// `nn.BatchNorm2d` in training mode (eps 1e-5, momentum 0.1): normalises with the batch's
+/// statistics over `(N, H, W)` and records the updated running statistics, `(1 - 0.1) *
+/// running + 0.1 * batch` (the unbiased variance for the running one), under `updates`.
+#[derive(Debug, Clone)]
+pub(crate) struct BatchNorm2d {
+    key: String,
+    gamma: Tensor<1>,
+    beta: Tensor<1>,
+    running_mean: Tensor<1>,
+    running_var: Tensor<1>,
+    updates: Updates,
+}
+
+impl BatchNorm2d {
+    const EPS: f64 = 1e-5;
+    const MOMENTUM: f64 = 0.1;
+
+    fn load(l: &Loader, ch: usize, updates: Updates) -> Result<Self> {
+        Ok(Self {
+            key: l.key(""),
+            gamma: l.tensor("weight", [ch])?,
+            beta: l.tensor("bias", [ch])?,
+            running_mean: l.tensor("running_mean", [ch])?,
+            running_var: l.tensor("running_var", [ch])?,
+            updates,
+        })
+    }
+
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let [b, c, h, w] = x.dims();
+        let n = b * h * w;
+        let over_nhw = |t: Tensor<4>| t.mean_dim(0).mean_dim(2).mean_dim(3);
+        let mean = over_nhw(x.clone());
+        let centred = x - mean.clone();
+        let var = over_nhw(centred.clone().square());
+        let per_channel = |t: &Tensor<1>| t.clone().reshape([1, c, 1, 1]);
+        let y = centred / (var.clone() + Self::EPS).sqrt() * per_channel(&self.gamma)
+            + per_channel(&self.beta);
+        let m = Self::MOMENTUM;
+        let unbiased = n as f64 / (n.max(2) - 1) as f64;
+        let stat = |t: Tensor<4>| t.detach().without_autodiff().reshape([c]);
+        let mean = self.running_mean.clone().without_autodiff() * (1.0 - m) + stat(mean) * m;
+        let var =
+            self.running_var.clone().without_autodiff() * (1.0 - m) + stat(var) * (unbiased * m);
+        let mut sink = self.updates.lock().expect("updates lock");
+        sink.push((format!("{}running_mean", self.key), mean));
+        sink.push((format!("{}running_var", self.key), var));
+        y
+    }
 }
 
 /// Geometry of a square convolution.
@@ -259,8 +312,15 @@ impl Conv2d {
 
     /// A bias-free conv (`weight` under `conv`) followed by an eval-mode `BatchNorm2d` (eps
     /// 1e-5, under `bn`), folded into one conv: `w' = w * g / sqrt(var + eps)`,
-    /// `b' = beta - mean * g / sqrt(var + eps)` (in f64).
+    /// `b' = beta - mean * g / sqrt(var + eps)` (in f64). Loaded for training, the two stay
+    /// apart and the BatchNorm runs in training mode.
     pub(crate) fn load_with_bn(conv: &Loader, bn: &Loader, s: ConvSpec) -> Result<Self> {
+        if let Some(updates) = bn.training_updates() {
+            return Ok(Self::Normalized(
+                Box::new(Self::load(conv, s, false)?),
+                Box::new(BatchNorm2d::load(bn, s.out, updates)?),
+            ));
+        }
         let shape = [s.out, s.inp, s.k, s.k];
         let mut w = conv.host("weight", &shape)?;
         let get = |n: &str| bn.host(n, &[s.out]);
@@ -290,6 +350,7 @@ impl Conv2d {
         match self {
             Self::Pointwise(c) => c.forward(x),
             Self::Spatial { w, b, opts } => conv2d(x, w.clone(), b.clone(), opts.clone()),
+            Self::Normalized(conv, bn) => bn.forward(conv.forward(x)),
         }
     }
 }

@@ -173,6 +173,13 @@ impl Weights<'_> {
         }
     }
 
+    /// The stored dtype, shape and bytes of a key.
+    #[cfg(feature = "train")]
+    pub(crate) fn raw(&self, key: &str) -> Option<(safetensors::Dtype, Vec<usize>, &[u8])> {
+        let view = self.st.tensor(&format!("{}{key}", self.prefix)).ok()?;
+        Some((view.dtype(), view.shape().to_vec(), view.data()))
+    }
+
     /// Read any stored tensor as f32 with its shape (reference tensors in test fixtures, say).
     pub fn read_f32(&self, key: &str) -> Result<(Vec<f32>, Vec<usize>)> {
         let shape = self

@@ -7,8 +7,9 @@ use std::fmt::Display;
 use burn::tensor::{DType, Device, Tensor, TensorData};
 
 use super::decode::transpose_with;
+use super::store::{TensorStore, Updates};
 use super::{HostTable, Weights};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Makes up the values of a key of a given shape.
 pub(crate) type ValueFn<'g> = dyn Fn(&str, &[usize]) -> Vec<f32> + 'g;
@@ -48,6 +49,9 @@ pub(crate) enum Source<'w, 'a> {
     File(&'w Weights<'a>),
     /// Values made up on request.
     Generated(&'w Generated<'w>),
+    /// Tensors in memory (a training run's weights).
+    #[cfg_attr(not(feature = "train"), allow(dead_code))]
+    Store(&'w TensorStore),
 }
 
 /// Turns stored tensors into device tensors of the compute dtype. Keys are relative to the
@@ -88,8 +92,17 @@ impl<'w, 'a> Loader<'w, 'a> {
         }
     }
 
+    /// The sink of the running statistics when the layers load for training (a store in
+    /// training mode); `None` for inference.
+    pub(crate) fn training_updates(&self) -> Option<Updates> {
+        match self.source {
+            Source::Store(s) if s.training() => Some(s.updates().clone()),
+            _ => None,
+        }
+    }
+
     /// The full key of `name`.
-    fn key(&self, name: &str) -> String {
+    pub(crate) fn key(&self, name: &str) -> String {
         if self.prefix.is_empty() {
             name.to_string()
         } else {
@@ -103,7 +116,36 @@ impl<'w, 'a> Loader<'w, 'a> {
         match self.source {
             Source::File(w) => w.host_f32(&key, shape),
             Source::Generated(g) => Ok(g.get(&key, shape)),
+            Source::Store(s) => {
+                let t = Self::stored(s, &key, shape)?;
+                Ok(t.flat
+                    .clone()
+                    .into_data()
+                    .convert::<f32>()
+                    .try_into_vec::<f32>()
+                    .expect("f32 data"))
+            }
         }
+    }
+
+    /// The entry of `key` in a store, checking its shape.
+    fn stored<'s>(
+        s: &'s TensorStore,
+        key: &str,
+        shape: &[usize],
+    ) -> Result<&'s super::store::Stored> {
+        let t = s
+            .tensors
+            .get(key)
+            .ok_or_else(|| Error::MissingTensor { key: key.into() })?;
+        if t.shape != shape {
+            return Err(Error::ShapeMismatch {
+                key: key.into(),
+                expected: shape.to_vec(),
+                found: t.shape.clone(),
+            });
+        }
+        Ok(t)
     }
 
     /// A device tensor from host data.
@@ -127,6 +169,17 @@ impl<'w, 'a> Loader<'w, 'a> {
         shape: [usize; D],
         transpose: bool,
     ) -> Result<Tensor<D>> {
+        if let Source::Store(s) = self.source {
+            // Reshaped (and transposed) as tensor ops, so that gradients reach the stored leaf.
+            let t = Self::stored(s, &self.key(name), &stored)?.flat.clone();
+            let t = t.reshape(stored);
+            let t = if transpose { t.swap_dims(0, 1) } else { t };
+            return Ok(if self.dtype == DType::F32 {
+                t
+            } else {
+                t.cast(self.dtype)
+            });
+        }
         let Source::File(w) = self.source else {
             let host = self.host(name, &stored)?;
             let host = if transpose {
@@ -157,7 +210,7 @@ impl<'w, 'a> Loader<'w, 'a> {
     pub(crate) fn table(&self, name: &str, shape: [usize; 2]) -> Result<HostTable> {
         match self.source {
             Source::File(w) => w.table(&self.key(name), shape),
-            Source::Generated(_) => Ok(HostTable::Owned {
+            Source::Generated(_) | Source::Store(_) => Ok(HostTable::Owned {
                 values: self.host(name, &shape)?.into(),
                 width: shape[1],
             }),

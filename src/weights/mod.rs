@@ -6,6 +6,7 @@
 //! - `table`: row tables kept on the host (the token embeddings).
 //! - `infer`: the configuration from the tensor shapes ([`infer_config_from_shapes`]).
 //! - `loader`: the scoped key view the model parts load through.
+//! - `store`: tensors in memory by key (a training run's weights).
 //!
 //! All knowledge of the official key names lives here and in the `load` functions of the
 //! model parts, which ask for keys through the loader. Nothing here knows the model.
@@ -14,11 +15,19 @@ mod decode;
 mod file;
 mod infer;
 mod loader;
+// Used by `lseg::train`; the inference layers only ask whether they load for training.
+#[cfg_attr(not(feature = "train"), allow(dead_code))]
+mod store;
 mod table;
 
 pub use file::{TensorInfo, WeightFile, Weights};
 pub use infer::infer_config_from_shapes;
 pub(crate) use loader::{Generated, Loader, Source};
+#[cfg(feature = "train")]
+pub(crate) use store::Stored;
+#[cfg_attr(not(feature = "train"), allow(unused_imports))]
+pub(crate) use store::TensorStore;
+pub(crate) use store::Updates;
 pub(crate) use table::HostTable;
 
 /// Largest weights file (or buffer) accepted: 8 GiB (the official ViT-L/16 model is 1.6 GB

@@ -5,15 +5,18 @@
 //! * `lseg convert`: the official Lightning checkpoint to safetensors.
 //! * `lseg info`: what a weights file holds.
 
+mod augment;
 mod checkpoint;
 mod common;
 mod convert;
+mod dataset;
 mod eval;
 mod info;
 mod npy;
 mod pickle;
 mod render;
 mod segment;
+mod train;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -33,6 +36,7 @@ struct Cli {
 enum Command {
     Segment(Box<segment::Args>),
     Eval(Box<eval::Args>),
+    Train(Box<train::Args>),
     Convert(convert::Args),
     Info(info::Args),
 }
@@ -111,6 +115,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Segment(a) => segment::run(a),
         Command::Eval(a) => eval::run(a).map(|()| ExitCode::SUCCESS),
+        Command::Train(a) => train::run(a).map(|()| ExitCode::SUCCESS),
         Command::Convert(a) => convert::run(a).map(|()| ExitCode::SUCCESS),
         Command::Info(a) => info::run(a).map(|()| ExitCode::SUCCESS),
     };

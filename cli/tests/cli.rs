@@ -1106,3 +1106,234 @@ fn eval_scores_the_label_maps_segment_writes() {
         "--labels-file",
     );
 }
+
+/// A folder-layout data set of `n` 64x64 images whose classes (four colour regions, 9
+/// unlabeled in a corner) are easy to learn.
+fn colour_regions(dir: &Path, n: u32) -> PathBuf {
+    let root = dir.join("regions");
+    for d in ["images", "masks"] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    std::fs::write(root.join("labels.txt"), "dog\ngrass\nother\nsky\n").unwrap();
+    let colours = [
+        [200u8, 40, 40],
+        [40, 200, 40],
+        [40, 40, 200],
+        [220, 220, 60],
+    ];
+    for k in 0..n {
+        let class = |x: u32, y: u32| ((x + 7 * k) / 16 + (y + 5 * k) / 32) % 4;
+        let img = image::RgbImage::from_fn(64, 64, |x, y| {
+            let c = colours[class(x, y) as usize];
+            let noise = ((x * 13 + y * 7 + k) % 17) as u8;
+            image::Rgb([c[0] + noise, c[1] + noise, c[2] + noise])
+        });
+        img.save(root.join(format!("images/r{k}.png"))).unwrap();
+        let mask: Vec<u8> = (0..64 * 64)
+            .map(|i| {
+                let (x, y) = (i % 64, i / 64);
+                if x < 4 && y < 4 { 9 } else { class(x, y) as u8 }
+            })
+            .collect();
+        image::GrayImage::from_raw(64, 64, mask)
+            .unwrap()
+            .save(root.join(format!("masks/r{k}.png")))
+            .unwrap();
+    }
+    root
+}
+
+/// The JSON lines of a `--json` run that have `key`.
+fn lines_with(stdout: &str, key: &str) -> Vec<Value> {
+    reports(stdout)
+        .into_iter()
+        .filter(|v| v.get(key).is_some())
+        .collect()
+}
+
+#[test]
+fn train_fits_a_data_set_and_resumes_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config_file(dir.path());
+    let weights = fixture("tiny_vit16.safetensors");
+    let data = colour_regions(dir.path(), 6);
+    let data_args = [
+        "--data",
+        s(&data),
+        "--layout",
+        "folder",
+        "--ignore-index",
+        "9",
+    ];
+    let eval = |w: &Path, with_cfg: bool| -> Value {
+        let mut a = vec!["eval", "--weights", s(w), "--size", "64", "--json", "-q"];
+        if with_cfg {
+            a.extend(["--config", s(&cfg)]);
+        }
+        a.extend(data_args);
+        serde_json::from_str(ok(&a).stdout.trim()).unwrap()
+    };
+    let before = eval(&weights, true);
+    let train = |out: &Path, extra: &[&str]| -> Run {
+        let mut a = vec!["train", "--config", s(&cfg), "--out", s(out)];
+        a.extend(data_args);
+        a.extend([
+            "--epochs",
+            "8",
+            "--batch-size",
+            "2",
+            "--crop-size",
+            "64",
+            "--base-size",
+            "64",
+            "--base-lr",
+            "0.16",
+            "--seed",
+            "5",
+            "--json",
+        ]);
+        a.extend(extra);
+        ok(&a)
+    };
+    let out = dir.path().join("run");
+    let r = train(
+        &out,
+        &[
+            "--weights",
+            s(&weights),
+            "--val-every",
+            "12",
+            "--val-size",
+            "64",
+        ],
+    );
+    let steps = lines_with(&r.stdout, "loss");
+    assert_eq!(steps.len(), 24, "6 images, batch 2, 8 epochs");
+    let loss = |v: &[Value]| v.iter().map(|s| s["loss"].as_f64().unwrap()).sum::<f64>() / 3.0;
+    let (first, last) = (loss(&steps[..3]), loss(&steps[21..]));
+    assert!(last < 0.75 * first, "loss {first} -> {last}");
+    // Poly decay per epoch: constant within an epoch, falling across epochs.
+    let lr: Vec<f64> = steps.iter().map(|s| s["lr"].as_f64().unwrap()).collect();
+    assert_eq!(lr[0], 0.16 / 16.0 * 2.0);
+    assert!(lr[0] == lr[2] && lr[3] < lr[2] && lr[23] < lr[3]);
+    let vals = lines_with(&r.stdout, "val_mIoU");
+    assert_eq!(vals.len(), 2, "after steps 12 and 24");
+    let final_ckpt = out.join("step-000024.safetensors");
+    assert!(final_ckpt.is_file() && out.join("step-000024.state.safetensors").is_file());
+    // The checkpoint loads without --config, and scores what the run reported.
+    let after = eval(&final_ckpt, false);
+    assert_eq!(after["mIoU"], vals[1]["val_mIoU"]);
+    assert_eq!(after["pixAcc"], vals[1]["val_pixAcc"]);
+    let (m0, m1) = (
+        before["mIoU"].as_f64().unwrap(),
+        after["mIoU"].as_f64().unwrap(),
+    );
+    assert!(m1 > m0 + 0.15, "training-set mIoU {m0} -> {m1}");
+    // `lseg segment` takes the checkpoint as any weights file.
+    let seg_out = dir.path().join("seg");
+    ok(&[
+        "segment",
+        "--weights",
+        s(&final_ckpt),
+        "--labels",
+        "dog,grass,other,sky",
+        "--index",
+        "--out",
+        s(&seg_out),
+        "-q",
+        s(&data.join("images/r0.png")),
+    ]);
+    assert!(seg_out.join("r0.index.png").is_file());
+
+    // Stopped after 10 steps (mid-epoch) and resumed: the same weights, bit for bit.
+    let out2 = dir.path().join("resumed");
+    train(&out2, &["--weights", s(&weights), "--max-steps", "10"]);
+    let r = train(
+        &out2,
+        &["--resume", s(&out2.join("step-000010.safetensors"))],
+    );
+    assert_eq!(lines_with(&r.stdout, "loss").len(), 14);
+    let read = |p: &Path| {
+        let f = lseg::weights::WeightFile::open(p).unwrap();
+        let w = f.parse().unwrap();
+        w.tensors()
+            .into_iter()
+            .filter(|t| t.dtype == "F32")
+            .map(|t| (t.key.clone(), w.read_f32(&t.key).unwrap().0))
+            .collect::<Vec<_>>()
+    };
+    let (a, b) = (
+        read(&final_ckpt),
+        read(&out2.join("step-000024.safetensors")),
+    );
+    assert_eq!(a.len(), b.len());
+    for ((ka, va), (kb, vb)) in a.iter().zip(&b) {
+        assert_eq!(ka, kb);
+        assert!(
+            va.iter().zip(vb).all(|(x, y)| x.to_bits() == y.to_bits()),
+            "{ka} differs after resume"
+        );
+    }
+
+    // Bad runs: one-line errors.
+    let base = [
+        "train",
+        "--config",
+        s(&cfg),
+        "--weights",
+        s(&weights),
+        "--out",
+        s(&out2),
+    ];
+    let with = |extra: &[&str]| -> Vec<String> {
+        base.iter()
+            .chain(&data_args)
+            .chain(extra)
+            .map(|x| x.to_string())
+            .collect()
+    };
+    let run = |a: Vec<String>, needle: &str| {
+        fails(&a.iter().map(String::as_str).collect::<Vec<_>>(), needle);
+    };
+    run(with(&["--crop-size", "40"]), "multiple of 32");
+    run(with(&["--batch-size", "7"]), "fewer than one step");
+    run(with(&["--batch-size", "0"]), "at least 1");
+    let missing = out2.join("nothing.safetensors");
+    run(
+        vec!["train", "--out", s(&out2), "--resume", s(&missing)]
+            .into_iter()
+            .chain(data_args)
+            .map(String::from)
+            .collect(),
+        "nothing",
+    );
+    let bad_mask = colour_regions(&dir.path().join("bad"), 2);
+    image::GrayImage::from_pixel(64, 64, image::Luma([6]))
+        .save(bad_mask.join("masks/r1.png"))
+        .unwrap();
+    run(
+        vec![
+            "train",
+            "--config",
+            s(&cfg),
+            "--weights",
+            s(&weights),
+            "--out",
+            s(&out2),
+            "--data",
+            s(&bad_mask),
+            "--layout",
+            "folder",
+            "--ignore-index",
+            "9",
+            "--batch-size",
+            "2",
+            "--crop-size",
+            "32",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect(),
+        "value 6",
+    );
+}

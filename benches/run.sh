@@ -7,7 +7,9 @@
 #    under ~/.cache/lseg;
 # 3. multi-scale segment of a 360x480 image and peak RSS of load + one segment
 #    (/usr/bin/time -v on examples/segment.rs);
-# 4. label agreement of half-precision compute with float32 (examples/precision_agreement.rs).
+# 4. label agreement of half-precision compute with float32 (examples/precision_agreement.rs);
+# 5. a training step (vitb32, 384x384, batch 2, 150 labels): lseg::train on flex and tch
+#    (examples/time_train_step.rs) next to PyTorch eager (pytorch_baseline.py --bench-train).
 # Results go to $CARGO_TARGET_DIR (or target)/bench-results/. Environment knobs: see benches/lseg.rs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +22,7 @@ cache="${LSEG_CACHE:-$HOME/.cache/lseg}"
 # libraries alone add ~110 MB of resident memory at start-up); tch with a tch build.
 cargo build --release -p lseg --features ndarray --example segment
 cp "$target/release/examples/segment" "$out/segment-rust"
-cargo build --release -p lseg --features ndarray,tch --examples
+cargo build --release -p lseg --features ndarray,tch,train --examples
 w="$cache/bench-weights"; mkdir -p "$w"
 for p in f32 f16 bf16; do
   [ -f "$w/vitl16.$p.safetensors" ] || "$target/release/examples/random_weights" vitl16 $p "$w/vitl16.$p.safetensors"
@@ -64,3 +66,11 @@ echo "== half-precision compute: label agreement with float32 (full-size random 
 "$target/release/examples/precision_agreement" "$w/vitl16.f32.safetensors" tch bf16
 "$target/release/examples/precision_agreement" "$w/vitl16.f32.safetensors" flex f16
 } | tee "$out/agreement.txt"
+
+echo "== training step: vitb32 384x384, batch 2, 150 labels, 2 threads"
+{
+for b in flex tch; do
+  LSEG_TRAIN_BACKEND=$b "$target/release/examples/time_train_step" vitb32 384 2 150 3
+done
+"$py" benches/pytorch_baseline.py --bench-train --models vitb32 --size 384 --batch 2 --labels 150 --threads 2
+} | tee "$out/train_step.txt"

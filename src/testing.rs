@@ -45,34 +45,36 @@ pub(crate) fn random_values(key: &str, shape: &[usize]) -> Vec<f32> {
 /// [`Lseg::random`], stored as `dtype`, with the config in the metadata (benchmarks of
 /// load time and memory; nothing is downloaded).
 pub fn random_safetensors(cfg: &LsegConfig, dtype: Precision) -> Result<Vec<u8>> {
+    model_safetensors(cfg, dtype, random_values)
+}
+
+/// A safetensors image of every tensor the model of `cfg` reads, with `values(key, shape)`,
+/// stored as `dtype`, the config in the metadata.
+pub(crate) fn model_safetensors(
+    cfg: &LsegConfig,
+    dtype: Precision,
+    mut values: impl FnMut(&str, &[usize]) -> Vec<f32>,
+) -> Result<Vec<u8>> {
     let specs = Lseg::tensor_specs(cfg)?;
-    let (st_dtype, bytes): (StDtype, Vec<Vec<u8>>) = {
-        let conv = |v: Vec<f32>| -> Vec<u8> {
-            match dtype {
-                Precision::F32 => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-                Precision::F16 => v
-                    .iter()
-                    .flat_map(|x| half::f16::from_f32(*x).to_le_bytes())
-                    .collect(),
-                Precision::BF16 => v
-                    .iter()
-                    .flat_map(|x| half::bf16::from_f32(*x).to_le_bytes())
-                    .collect(),
-            }
-        };
-        let d = match dtype {
-            Precision::F32 => StDtype::F32,
-            Precision::F16 => StDtype::F16,
-            Precision::BF16 => StDtype::BF16,
-        };
-        (
-            d,
-            specs
+    let conv = |v: Vec<f32>| -> Vec<u8> {
+        match dtype {
+            Precision::F32 => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            Precision::F16 => v
                 .iter()
-                .map(|(k, s)| conv(random_values(k, s)))
+                .flat_map(|x| half::f16::from_f32(*x).to_le_bytes())
                 .collect(),
-        )
+            Precision::BF16 => v
+                .iter()
+                .flat_map(|x| half::bf16::from_f32(*x).to_le_bytes())
+                .collect(),
+        }
     };
+    let st_dtype = match dtype {
+        Precision::F32 => StDtype::F32,
+        Precision::F16 => StDtype::F16,
+        Precision::BF16 => StDtype::BF16,
+    };
+    let bytes: Vec<Vec<u8>> = specs.iter().map(|(k, s)| conv(values(k, s))).collect();
     let views = specs
         .iter()
         .zip(&bytes)

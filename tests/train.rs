@@ -11,8 +11,9 @@ use common::{fixture, fixture_config};
 use lseg::burn::tensor::{Tensor, TensorData};
 use lseg::metrics::IGNORE;
 use lseg::train::{Batch, Optimizer, Schedule, TrainOptions, Trainer};
+use lseg::train::{CLIP_PREFIX, VIT_PREFIX, initial_weights};
 use lseg::weights::WeightFile;
-use lseg::{LoadOptions, Lseg, Precision};
+use lseg::{Backend, LoadOptions, Lseg, LsegConfig, Precision};
 
 const LABELS: [&str; 4] = ["dog", "grass", "sky", "other"];
 /// Trained tensors of the reference (`grad1.*`, `sgd2.*`, `adamw2.*`).
@@ -97,11 +98,19 @@ fn options(optimizer: Optimizer) -> TrainOptions {
 }
 
 fn trainer(optimizer: Optimizer) -> Trainer {
+    trainer_on(optimizer, None)
+}
+
+fn trainer_on(optimizer: Optimizer, backend: Option<Backend>) -> Trainer {
+    let load = LoadOptions {
+        backend,
+        ..load_options()
+    };
     Trainer::new(
         fixture("tiny_vit16.safetensors"),
         &LABELS,
         options(optimizer),
-        &load_options(),
+        &load,
     )
     .unwrap()
 }
@@ -119,9 +128,26 @@ fn assert_close(key: &str, a: &[f32], b: &[f32], tol: f32) {
 }
 
 #[test]
-fn sgd_steps_match_pytorch_autograd() {
+fn sgd_steps_match_pytorch_autograd_on_every_backend() {
+    for backend in Backend::compiled() {
+        if backend == Backend::Ndarray {
+            let load = LoadOptions {
+                backend: Some(backend),
+                ..load_options()
+            };
+            let start = fixture("tiny_vit16.safetensors");
+            let e = Trainer::new(start, &LABELS, options(Optimizer::SGD), &load).unwrap_err();
+            assert!(e.to_string().contains("flex or tch"), "{e}");
+            continue;
+        }
+        eprintln!("backend {backend}");
+        sgd_steps_match_pytorch_on(backend);
+    }
+}
+
+fn sgd_steps_match_pytorch_on(backend: Backend) {
     let r = Reference::load();
-    let mut t = trainer(Optimizer::SGD);
+    let mut t = trainer_on(Optimizer::SGD, Some(backend));
     let batch = r.batch();
     let g = t.gradients(std::slice::from_ref(&batch)).unwrap();
     let loss1 = r.get("sgd.loss1")[0] as f64;
@@ -433,4 +459,81 @@ fn bad_input_is_an_error() {
         e.to_string().contains("not an lseg train state file"),
         "{e}"
     );
+}
+
+/// The tensors of `src` under `prefix`, with the prefix taken off, as a safetensors file.
+fn part_file(src: &std::path::Path, prefix: &str, out: &std::path::Path) {
+    let f = WeightFile::open(src).unwrap();
+    let w = f.parse().unwrap();
+    let tensors: Vec<(String, Vec<usize>, Vec<u8>)> = w
+        .tensors()
+        .into_iter()
+        .filter(|i| i.key.starts_with(prefix) && i.dtype == "F32")
+        .map(|i| {
+            let (v, shape) = w.read_f32(&i.key).unwrap();
+            let bytes = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+            (i.key[prefix.len()..].to_string(), shape, bytes)
+        })
+        .collect();
+    let views = tensors.iter().map(|(k, shape, b)| {
+        let v = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), b);
+        (k.clone(), v.unwrap())
+    });
+    safetensors::serialize_to_file(views, None, out).unwrap();
+}
+
+#[test]
+fn initial_weights_put_pretrained_parts_over_random_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = fixture("tiny_vit16.safetensors");
+    let (vit, clip) = (dir.path().join("vit.st"), dir.path().join("clip.st"));
+    part_file(&start, VIT_PREFIX, &vit);
+    part_file(&start, CLIP_PREFIX, &clip);
+    let cfg = fixture_config("tiny_vit16");
+    let (image, counts) =
+        initial_weights(&cfg, &[(VIT_PREFIX, &vit), (CLIP_PREFIX, &clip)]).unwrap();
+    // 4 blocks of 12 tensors + patch embedding (2), cls token, position embedding; the
+    // fixture's final norm is not read by the model. The text tower: all of it.
+    assert_eq!(counts[0], 4 * 12 + 4, "{counts:?}");
+    assert!(counts[1] > 20, "{counts:?}");
+    let init = WeightFile::from_vec(image);
+    let (wi, f) = (init.parse().unwrap(), WeightFile::open(&start).unwrap());
+    let wf = f.parse().unwrap();
+    let same = |k: &str| wi.read_f32(k).unwrap().0 == wf.read_f32(k).unwrap().0;
+    assert!(same("pretrained.model.blocks.3.mlp.fc2.weight"));
+    assert!(same("pretrained.model.pos_embed"));
+    assert!(same(
+        "clip_pretrained.transformer.resblocks.1.attn.in_proj_weight"
+    ));
+    assert!(!same("scratch.head1.weight") && !same("pretrained.act_postprocess1.3.weight"));
+    // It loads and trains (its config is in the metadata).
+    let path = dir.path().join("init.safetensors");
+    let image = initial_weights(&cfg, &[(VIT_PREFIX, &vit)]).unwrap().0;
+    std::fs::write(&path, image).unwrap();
+    let mut t = Trainer::new(
+        &path,
+        &LABELS,
+        options(Optimizer::SGD),
+        &LoadOptions::default(),
+    )
+    .unwrap();
+    assert!(t.step(&[quadrants()]).unwrap().loss.is_finite());
+    // Errors: a part of another shape (the ViT file under the text tower's prefix has no
+    // matching key), a tensor of the wrong shape.
+    let e = initial_weights(&cfg, &[(CLIP_PREFIX, &vit)]).unwrap_err();
+    assert!(e.to_string().contains("no tensor the model reads"), "{e}");
+    let wide = LsegConfig {
+        features: 48,
+        ..cfg.clone()
+    };
+    let small = lseg::LsegConfig {
+        vit: lseg::VitConfig {
+            embed_dim: 32,
+            num_heads: 2,
+            ..cfg.vit.clone()
+        },
+        ..wide
+    };
+    let e = initial_weights(&small, &[(VIT_PREFIX, &vit)]).unwrap_err();
+    assert!(e.to_string().contains("pretrained.model."), "{e}");
 }

@@ -7,7 +7,9 @@ use std::time::Instant;
 
 use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressStyle};
-use lseg::train::{Batch, Optimizer, Schedule, TrainOptions, Trainer};
+use lseg::train::{
+    Batch, CLIP_PREFIX, Optimizer, Schedule, TrainOptions, Trainer, VIT_PREFIX, initial_weights,
+};
 use lseg::{Backend, LoadOptions, Mode};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -33,9 +35,22 @@ pub struct Args {
         long,
         short = 'w',
         value_name = "FILE",
-        required_unless_present = "resume"
+        required_unless_present_any = ["resume", "init"]
     )]
     pub weights: Option<PathBuf>,
+    /// Start from scratch instead: random weights of a configuration (a preset, `vitl16` or
+    /// `vitb32`, or a JSON file) at PyTorch's default scale, written to DIR/init.safetensors.
+    #[arg(long, value_name = "PRESET|FILE", conflicts_with_all = ["weights", "resume"])]
+    pub init: Option<String>,
+    /// With --init: a pre-trained timm ViT (`.safetensors`, keys `blocks.0...` or
+    /// `pretrained.model.blocks.0...`) for the backbone.
+    #[arg(long, value_name = "FILE", requires = "init")]
+    pub vit: Option<PathBuf>,
+    /// With --init: the CLIP text tower (`.safetensors`, keys `transformer...` or
+    /// `clip_pretrained.transformer...`); without it the labels are embedded by a random text
+    /// tower.
+    #[arg(long, value_name = "FILE", requires = "init")]
+    pub clip: Option<PathBuf>,
     /// Model configuration for weights that neither store one nor allow inferring it.
     #[arg(long, value_name = "PRESET|FILE")]
     pub config: Option<String>,
@@ -204,18 +219,28 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             ScheduleArg::Constant => Schedule::Constant,
         },
     };
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| Failure(format!("cannot create {}: {e}", args.out.display())))?;
     let load = LoadOptions {
         backend: args.backend,
         config: args.config.as_deref().map(parse_config).transpose()?,
         ..Default::default()
     };
-    let mut trainer = match (&args.resume, &args.weights) {
-        (Some(ckpt), _) => {
+    let mut trainer = match (&args.resume, &args.weights, &args.init) {
+        (Some(ckpt), _, _) => {
             let state = state_path(ckpt);
             Trainer::resume(ckpt, &state, &data.labels, options, &load)?
         }
-        (None, Some(w)) => Trainer::new(w, &data.labels, options, &load)?,
-        (None, None) => unreachable!("clap requires --weights or --resume"),
+        (None, Some(w), _) => Trainer::new(w, &data.labels, options, &load)?,
+        (None, None, Some(init)) => {
+            let path = initialise(init, args)?;
+            let load = LoadOptions {
+                config: None,
+                ..load
+            };
+            Trainer::new(path, &data.labels, options, &load)?
+        }
+        (None, None, None) => unreachable!("clap requires --weights, --init or --resume"),
     };
     let validation = match args.val_every {
         None => None,
@@ -228,8 +253,6 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             Some(v)
         }
     };
-    std::fs::create_dir_all(&args.out)
-        .map_err(|e| Failure(format!("cannot create {}: {e}", args.out.display())))?;
     let augment = Augment {
         base_size: args.base_size,
         crop_size: args.crop_size,
@@ -323,6 +346,35 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// Write DIR/init.safetensors for `--init` (with `--vit` and `--clip` put over the random
+/// weights) and return its path.
+fn initialise(init: &str, args: &Args) -> Result<PathBuf, Failure> {
+    let cfg = parse_config(init)?;
+    let mut parts = Vec::new();
+    if let Some(v) = &args.vit {
+        parts.push((VIT_PREFIX, v.as_path()));
+    }
+    if let Some(c) = &args.clip {
+        parts.push((CLIP_PREFIX, c.as_path()));
+    }
+    let (image, counts) = initial_weights(&cfg, &parts)?;
+    if args.clip.is_none() {
+        eprintln!(
+            "warning: no --clip: the labels are embedded by a random text tower (a run only \
+             useful for testing)"
+        );
+    }
+    for ((_, path), n) in parts.iter().zip(&counts) {
+        if !args.quiet && !args.json {
+            eprintln!("{}: {n} tensors", path.display());
+        }
+    }
+    let path = args.out.join("init.safetensors");
+    std::fs::write(&path, image)
+        .map_err(|e| Failure(format!("cannot write {}: {e}", path.display())))?;
+    Ok(path)
 }
 
 /// Read and augment the samples `ids` into one batch.

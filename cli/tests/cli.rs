@@ -1337,3 +1337,74 @@ fn train_fits_a_data_set_and_resumes_exactly() {
         "value 6",
     );
 }
+
+#[test]
+fn train_from_scratch_with_a_pretrained_vit() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config_file(dir.path());
+    let data = colour_regions(dir.path(), 2);
+    // The fixture's ViT as a timm-style file: `blocks.0...` without the LSeg prefix.
+    let f = lseg::weights::WeightFile::open(fixture("tiny_vit16.safetensors")).unwrap();
+    let w = f.parse().unwrap();
+    let vit: Vec<(String, Vec<usize>, Vec<u8>)> = w
+        .tensors()
+        .into_iter()
+        .filter_map(|i| {
+            let key = i.key.strip_prefix("pretrained.model.")?.to_string();
+            let (v, shape) = w.read_f32(&i.key).unwrap();
+            Some((key, shape, v.iter().flat_map(|x| x.to_le_bytes()).collect()))
+        })
+        .collect();
+    let vit_file = dir.path().join("vit.safetensors");
+    let views = vit.iter().map(|(k, s, b)| {
+        let v = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), b);
+        (k.clone(), v.unwrap())
+    });
+    safetensors::serialize_to_file(views, None, &vit_file).unwrap();
+    let out = dir.path().join("scratch");
+    let args = [
+        "train",
+        "--init",
+        s(&cfg),
+        "--vit",
+        s(&vit_file),
+        "--out",
+        s(&out),
+        "--data",
+        s(&data),
+        "--layout",
+        "folder",
+        "--ignore-index",
+        "9",
+        "--batch-size",
+        "2",
+        "--crop-size",
+        "32",
+        "--json",
+    ];
+    let r = ok(&args);
+    assert!(r.stderr.contains("random text tower"), "{}", r.stderr);
+    assert_eq!(lines_with(&r.stdout, "loss").len(), 1);
+    let init = lseg::weights::WeightFile::open(out.join("init.safetensors")).unwrap();
+    let wi = init.parse().unwrap();
+    let key = "pretrained.model.blocks.2.attn.qkv.weight";
+    assert_eq!(wi.read_f32(key).unwrap().0, w.read_f32(key).unwrap().0);
+    let key = "scratch.refinenet2.out_conv.weight";
+    assert_ne!(wi.read_f32(key).unwrap().0, w.read_f32(key).unwrap().0);
+    assert!(out.join("step-000001.safetensors").is_file());
+    // --vit without --init, --init with --weights: usage errors; a file without ViT tensors.
+    let r = lseg(&[
+        "train",
+        "--vit",
+        s(&vit_file),
+        "--out",
+        s(&out),
+        "--data",
+        s(&data),
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let cfg_as_vit = ["--vit", s(&cfg)];
+    let mut a: Vec<&str> = args.to_vec();
+    a.splice(3..5, cfg_as_vit);
+    fails(&a, "tiny_vit16.config.json");
+}

@@ -17,9 +17,11 @@
 //! # Ok::<(), lseg::Error>(())
 //! ```
 
+mod init;
 mod loss;
 mod optim;
 mod trainer;
 
+pub use init::{CLIP_PREFIX, VIT_PREFIX, initial_weights};
 pub use optim::{Optimizer, Schedule};
 pub use trainer::{Batch, Gradients, StepStats, TrainOptions, Trainer};

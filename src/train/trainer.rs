@@ -186,8 +186,8 @@ impl std::fmt::Debug for Trainer {
 impl Trainer {
     /// Start from a `.safetensors` file (the official weights or a checkpoint of
     /// `lseg train`), training on `labels` (encoded once by the frozen text tower). `load`
-    /// picks the backend and the configuration as for [`Lseg::load`]; training computes in
-    /// float32 (weights stored in half precision are widened).
+    /// picks the backend (flex or tch) and the configuration as for [`Lseg::load`]; training
+    /// computes in float32 (weights stored in half precision are widened).
     pub fn new<S: AsRef<str>>(
         weights: impl AsRef<Path>,
         labels: &[S],
@@ -213,6 +213,13 @@ impl Trainer {
             Some(b) => b,
             None => Backend::default_cpu()?,
         };
+        if backend == Backend::Ndarray {
+            return Err(Error::Backend(
+                "training needs the flex or tch backend (burn-ndarray has no backward of \
+                 bilinear interpolation)"
+                    .into(),
+            ));
+        }
         let device = backend.device()?;
         let mut tensors = BTreeMap::new();
         for info in parsed.tensors() {

@@ -8,7 +8,8 @@
 # 3. multi-scale segment of a 360x480 image and peak RSS of load + one segment
 #    (/usr/bin/time -v on examples/segment.rs);
 # 4. label agreement of half-precision compute with float32 (examples/precision_agreement.rs);
-# 5. a training step (vitb32, 384x384, batch 2, 150 labels): lseg::train on flex and tch
+# 5. batch throughput of segment_batch, 1 / 4 / 8 images (examples/time_batch.rs);
+# 6. a training step (vitb32, 384x384, batch 2, 150 labels): lseg::train on flex and tch
 #    (examples/time_train_step.rs) next to PyTorch eager (pytorch_baseline.py --bench-train).
 # Results go to $CARGO_TARGET_DIR (or target)/bench-results/. Environment knobs: see benches/lseg.rs.
 set -euo pipefail
@@ -66,6 +67,11 @@ echo "== half-precision compute: label agreement with float32 (full-size random 
 "$target/release/examples/precision_agreement" "$w/vitl16.f32.safetensors" tch bf16
 "$target/release/examples/precision_agreement" "$w/vitl16.f32.safetensors" flex f16
 } | tee "$out/agreement.txt"
+
+echo "== segment_batch throughput: vitb32 480x480, batches of 1, 4, 8"
+{
+for b in flex tch; do "$target/release/examples/time_batch" vitb32 480 3 $b; done
+} | tee "$out/batch.txt"
 
 echo "== training step: vitb32 384x384, batch 2, 150 labels, 2 threads"
 {

@@ -699,6 +699,21 @@ lseg_status lseg_segment(const struct lseg_model *model,
                          const struct lseg_segment_outputs *outputs);
 
 /**
+ * Segment `n_images` images (of any sizes) with one label set in one call: `images` and
+ * `outputs` are arrays of `n_images` elements, `outputs[i]` sized for `images[i]` as for
+ * `lseg_segment`. Single-scale images of the same network input size run through the
+ * network together (up to 8 per pass); the results are `lseg_segment`'s for each image (to
+ * float rounding). Everything is checked before any work; the outputs are written only when
+ * every image succeeded. The progress callback counts network passes over the whole batch.
+ */
+lseg_status lseg_segment_batch(const struct lseg_model *model,
+                               const struct lseg_labels *labels,
+                               const struct lseg_image *images,
+                               size_t n_images,
+                               const struct lseg_segment_params *params,
+                               const struct lseg_segment_outputs *outputs);
+
+/**
  * The colour lseg draws label index `label` with, for colour label maps and overlays (the
  * CLI's pictures, the ROS nodes' colour images): `rgb` receives 3 bytes, R, G, B. The same
  * for every label set and every run.

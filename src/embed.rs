@@ -8,7 +8,7 @@ use crate::head::LOGIT_SCALE;
 use crate::image::{ImageView, check_image_size};
 use crate::model::Lseg;
 use crate::nn::{l2_normalize, resize_bilinear};
-use crate::protocol::{PAD_VALUE, SIZE_MULTIPLE, check_size, crop, pad_to, resized_size};
+use crate::protocol::{SingleInput, check_size, crop, resized_size, run_grouped};
 
 /// Normalisation of exported pixel embeddings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -138,26 +138,47 @@ impl EmbedOptions {
     }
 }
 
+/// One image's embeddings from the network's `[1, D, H/2, W/2]`: float32, the padding
+/// cropped off, normalised and resized as `opts` asks.
+fn finish_embedding(e: Tensor<4>, input: &SingleInput, opts: &EmbedOptions) -> Tensor<4> {
+    let (rh, rw) = input.resized;
+    let e = crop(e.cast(DType::F32), 0, rh.div_ceil(2), 0, rw.div_ceil(2));
+    let e = match opts.norm {
+        EmbedNorm::Raw => e,
+        EmbedNorm::L2 => l2_normalize(e, 1),
+        EmbedNorm::L2Scaled => l2_normalize(e, 1) * LOGIT_SCALE,
+    };
+    match opts.resolution {
+        EmbedResolution::Native => e,
+        EmbedResolution::Input => resize_bilinear(e, input.original.0, input.original.1),
+    }
+}
+
 impl Lseg {
     /// Dense pixel embeddings of an 8-bit image, `[1, D, h, w]` float32, `(h, w)` as
     /// [`EmbedOptions::grid`].
     pub fn embed_image(&self, image: &ImageView, opts: &EmbedOptions) -> Result<Tensor<4>> {
         opts.validate()?;
-        let x = image.to_tensor(self.device());
-        let [_, _, h, w] = x.dims();
-        let (rh, rw) = resized_size(h, w, opts.size)?;
-        let x = pad_to(resize_bilinear(x, rh, rw), 0, 0, SIZE_MULTIPLE, PAD_VALUE);
-        let e = self.embed(x)?.cast(DType::F32);
-        let e = crop(e, 0, rh.div_ceil(2), 0, rw.div_ceil(2));
-        let e = match opts.norm {
-            EmbedNorm::Raw => e,
-            EmbedNorm::L2 => l2_normalize(e, 1),
-            EmbedNorm::L2Scaled => l2_normalize(e, 1) * LOGIT_SCALE,
-        };
-        Ok(match opts.resolution {
-            EmbedResolution::Native => e,
-            EmbedResolution::Input => resize_bilinear(e, h, w),
-        })
+        let input = SingleInput::new(image.to_tensor(self.device()), opts.size)?;
+        let e = self.embed(input.x.clone())?;
+        Ok(finish_embedding(e, &input, opts))
+    }
+
+    /// Dense pixel embeddings of several images in one call: the images whose network inputs
+    /// have the same size run together, up to [`MAX_BATCH`](crate::protocol::MAX_BATCH) per
+    /// pass. Each result is [`Lseg::embed_image`]'s for that image (to float rounding).
+    pub fn embed_batch(&self, images: &[ImageView], opts: &EmbedOptions) -> Result<Vec<Tensor<4>>> {
+        opts.validate()?;
+        let inputs = images
+            .iter()
+            .map(|im| SingleInput::new(im.to_tensor(self.device()), opts.size))
+            .collect::<Result<Vec<_>>>()?;
+        run_grouped(
+            &inputs,
+            |x| self.embed(x),
+            |i, e| Ok(finish_embedding(e, &inputs[i], opts)),
+            |_| true,
+        )
     }
 
     /// [`Lseg::embed_image`] as a flat buffer in `layout` order.

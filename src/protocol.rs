@@ -170,6 +170,87 @@ pub(crate) fn crop(x: Tensor<4>, h0: usize, h1: usize, w0: usize, w1: usize) -> 
     x.slice([0..b, 0..c, h0..h1, w0..w1])
 }
 
+/// Single mode's network input for one image: resized (long side `size`) and padded to a
+/// multiple of 32, with the sizes to undo it.
+pub(crate) struct SingleInput {
+    /// The network input `[1, 3, H, W]`.
+    pub(crate) x: Tensor<4>,
+    /// The resized image's size (the unpadded part of the input).
+    pub(crate) resized: (usize, usize),
+    /// The image's size.
+    pub(crate) original: (usize, usize),
+}
+
+impl SingleInput {
+    pub(crate) fn new(image: Tensor<4>, size: Option<usize>) -> Result<Self> {
+        let [_, _, h, w] = image.dims();
+        let (rh, rw) = resized_size(h, w, size)?;
+        let x = pad_to(
+            resize_bilinear(image, rh, rw),
+            0,
+            0,
+            SIZE_MULTIPLE,
+            PAD_VALUE,
+        );
+        Ok(Self {
+            x,
+            resized: (rh, rw),
+            original: (h, w),
+        })
+    }
+
+    /// The network input's size.
+    fn dims(&self) -> (usize, usize) {
+        let [_, _, h, w] = self.x.dims();
+        (h, w)
+    }
+
+    /// Scores at the image's size from the network output `[1, N, H, W]`: the padding
+    /// cropped off, resized back.
+    fn scores(&self, out: Tensor<4>) -> Tensor<4> {
+        let (rh, rw) = self.resized;
+        resize_bilinear(crop(out, 0, rh, 0, rw), self.original.0, self.original.1)
+    }
+}
+
+/// Most images [`Lseg::segment_batch`] and [`Lseg::embed_batch`] run through the network in
+/// one pass.
+pub const MAX_BATCH: usize = 8;
+
+/// Run `network` over `inputs` grouped by network input size, up to [`MAX_BATCH`] per pass;
+/// `finish(i, out)` makes image `i`'s result from its `[1, ..]` part of a pass's output, and
+/// `after(done)` is called after each pass with the images done so far (`false` cancels).
+pub(crate) fn run_grouped<T>(
+    inputs: &[SingleInput],
+    mut network: impl FnMut(Tensor<4>) -> Result<Tensor<4>>,
+    mut finish: impl FnMut(usize, Tensor<4>) -> Result<T>,
+    mut after: impl FnMut(usize) -> bool,
+) -> Result<Vec<T>> {
+    let mut groups: std::collections::BTreeMap<(usize, usize), Vec<usize>> = Default::default();
+    for (i, input) in inputs.iter().enumerate() {
+        groups.entry(input.dims()).or_default().push(i);
+    }
+    let mut results: Vec<Option<T>> = (0..inputs.len()).map(|_| None).collect();
+    let mut done = 0;
+    for ids in groups.values() {
+        for chunk in ids.chunks(MAX_BATCH) {
+            let x = Tensor::cat(chunk.iter().map(|&i| inputs[i].x.clone()).collect(), 0);
+            let out = network(x)?;
+            for (k, &i) in chunk.iter().enumerate() {
+                results[i] = Some(finish(i, out.clone().narrow(0, k, 1))?);
+            }
+            done += chunk.len();
+            if !after(done) {
+                return Err(Error::Cancelled);
+            }
+        }
+    }
+    Ok(results
+        .into_iter()
+        .map(|r| r.expect("every input run"))
+        .collect())
+}
+
 /// The sliding-window layout of one scale of the multi-scale protocol.
 struct WindowGrid {
     /// Resized image size.
@@ -270,17 +351,10 @@ impl Lseg {
         };
         match mode {
             Mode::Single { size } => {
-                let (rh, rw) = resized_size(h, w, *size)?;
-                let x = pad_to(
-                    resize_bilinear(image, rh, rw),
-                    0,
-                    0,
-                    SIZE_MULTIPLE,
-                    PAD_VALUE,
-                );
-                let out = self.forward(x, labels)?;
+                let input = SingleInput::new(image, *size)?;
+                let out = self.forward(input.x.clone(), labels)?;
                 tick(1)?;
-                Ok(resize_bilinear(crop(out, 0, rh, 0, rw), h, w))
+                Ok(input.scores(out))
             }
             Mode::MultiScale(ms) => {
                 let n = labels.len();
@@ -340,6 +414,48 @@ impl Lseg {
                 Ok(scores)
             }
         }
+    }
+
+    /// Segment several images (of any sizes) with one label set in one call. Single mode runs
+    /// the images whose network inputs have the same size together, up to [`MAX_BATCH`] per
+    /// pass; multi-scale runs them one after another. Each result is the one
+    /// [`Lseg::segment`] gives for that image (to float rounding: a batched product may sum
+    /// in another order). `progress` counts network passes over all images.
+    pub fn segment_batch(
+        &self,
+        images: &[ImageView],
+        labels: &LabelSet,
+        mode: &Mode,
+        mut progress: Option<Progress>,
+    ) -> Result<Vec<Segmentation>> {
+        mode.validate()?;
+        let passes = |im: &ImageView| self.passes(mode, im.height(), im.width());
+        let total: usize = images.iter().map(passes).sum();
+        let mut report = |d: usize| match progress.as_mut() {
+            Some(p) => p(d, total),
+            None => true,
+        };
+        let Mode::Single { size } = mode else {
+            let mut out = Vec::with_capacity(images.len());
+            let mut done = 0;
+            for im in images {
+                let offset = done;
+                let mut each = |d: usize, _: usize| report(offset + d);
+                out.push(self.segment(im, labels, mode, Some(&mut each))?);
+                done += passes(im);
+            }
+            return Ok(out);
+        };
+        let inputs = images
+            .iter()
+            .map(|im| SingleInput::new(im.to_tensor(self.device()), *size))
+            .collect::<Result<Vec<_>>>()?;
+        run_grouped(
+            &inputs,
+            |x| self.forward(x, labels),
+            |i, out| Ok(Segmentation::from_scores(inputs[i].scores(out))),
+            report,
+        )
     }
 
     /// `module_inference`: `f(x) + flip(f(flip(x)))`.

@@ -773,6 +773,53 @@ class Model {
     if (!r) return r.error();
     return Result<Segmentation>(std::move(s));
   }
+  /**
+   * Segments several images (of any sizes) in one call (`lseg_segment_batch`): single-scale
+   * images of the same network size run together. Each result is try_segment's for that
+   * image; on an error nothing is returned.
+   */
+  Result<std::vector<Segmentation>> try_segment_batch(const Labels &labels, Span<const Image> images,
+                                                      const SegmentOptions &options = {},
+                                                      Output want = Output::LabelMap | Output::Confidence) const {
+    lseg_segment_params p = detail::to_c(options);
+    detail::Progress progress;
+    progress.fn = &options.progress;
+    if (options.progress) {
+      p.progress = &detail::progress_trampoline;
+      p.user_data = &progress;
+    }
+    std::vector<Segmentation> segs(images.size());
+    std::vector<lseg_segment_outputs> outs(images.size(), lseg_segment_outputs_default());
+    std::vector<lseg_image> imgs;
+    imgs.reserve(images.size());
+    for (size_t i = 0; i < images.size(); ++i) {
+      const Image &image = images.data()[i];
+      Segmentation &s = segs[i];
+      s.width = image.width;
+      s.height = image.height;
+      s.count = labels.size();
+      const bool sane = image.width >= 1 && image.width <= LSEG_MAX_IMAGE_SIDE && image.height >= 1 &&
+                        image.height <= LSEG_MAX_IMAGE_SIDE;
+      const size_t pixels = sane ? size_t{image.width} * image.height : 0;
+      if (want & Output::LabelMap) s.label_map.resize(pixels);
+      if (want & Output::Scores) s.scores.resize(pixels * s.count);
+      if (want & Output::Confidence) s.confidence.resize(pixels);
+      outs[i].label_map = s.label_map.empty() ? nullptr : s.label_map.data();
+      outs[i].label_map_len = s.label_map.size();
+      outs[i].scores = s.scores.empty() ? nullptr : s.scores.data();
+      outs[i].scores_len = s.scores.size();
+      outs[i].confidence = s.confidence.empty() ? nullptr : s.confidence.data();
+      outs[i].confidence_len = s.confidence.size();
+      imgs.push_back(image.to_c());
+    }
+    Result<void> r = detail::check(
+        lseg_segment_batch(h_.get(), labels.get(), imgs.data(), imgs.size(), &p, outs.data()));
+#if LSEG_CPP_EXCEPTIONS
+    if (progress.exception) std::rethrow_exception(progress.exception);
+#endif
+    if (!r) return r.error();
+    return Result<std::vector<Segmentation>>(std::move(segs));
+  }
 #if LSEG_CPP_EXCEPTIONS
   void segment(const Labels &labels, const Image &image, const SegmentOutputs &outputs,
                const SegmentOptions &options = {}) const {
@@ -781,6 +828,11 @@ class Model {
   [[nodiscard]] Segmentation segment(const Labels &labels, const Image &image, const SegmentOptions &options = {},
                                      Output want = Output::LabelMap | Output::Confidence) const {
     return try_segment(labels, image, options, want).value();
+  }
+  [[nodiscard]] std::vector<Segmentation> segment_batch(const Labels &labels, Span<const Image> images,
+                                                       const SegmentOptions &options = {},
+                                                       Output want = Output::LabelMap | Output::Confidence) const {
+    return try_segment_batch(labels, images, options, want).value();
   }
   [[nodiscard]] Labels encode_labels(Span<const char *const> labels, bool truncate = false) const {
     return try_encode_labels(labels, truncate).value();

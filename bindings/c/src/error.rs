@@ -73,6 +73,14 @@ pub(crate) fn in_field(field: &str) -> impl Fn(Error) -> Fail + '_ {
     }
 }
 
+/// Prefix a failure about an array element with `name[i]: `.
+pub(crate) fn at(name: &str, i: usize) -> impl Fn(Fail) -> Fail + '_ {
+    move |mut f| {
+        f.msg = format!("`{name}[{i}]`: {}", f.msg);
+        f
+    }
+}
+
 thread_local! {
     static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
 }

@@ -1,10 +1,10 @@
 //! `lseg_segment`: protocol parameters, caller-allocated outputs.
 
-use lseg_core::{Mode, MultiScale};
+use lseg_core::{Mode, MultiScale, Segmentation};
 
 use crate::args::params_arg;
 use crate::enums::{lseg_mode, lseg_status};
-use crate::error::{CResult, in_field, internal, invalid, too_small};
+use crate::error::{CResult, at, in_field, internal, invalid, too_small};
 use crate::image::image_arg;
 use crate::labels::labels_arg;
 use crate::model::model_arg;
@@ -91,6 +91,85 @@ fn mode_of(p: &lseg_segment_params) -> CResult<Mode> {
     Ok(mode)
 }
 
+/// Caller-allocated outputs checked against an image of `hw` pixels and `n` labels; `what`
+/// names them in errors.
+fn outputs_arg(
+    outputs: *const lseg_segment_outputs,
+    what: &str,
+    hw: usize,
+    n: usize,
+) -> CResult<lseg_segment_outputs> {
+    let o = unsafe { params_arg(outputs, what)? };
+    if o.label_map.is_null() && o.scores.is_null() && o.confidence.is_null() {
+        return Err(invalid(format!(
+            "`{what}` requests nothing: set label_map, scores or confidence"
+        )));
+    }
+    let nhw = hw
+        .checked_mul(n)
+        .ok_or_else(|| invalid("scores size overflows size_t"))?;
+    if !o.label_map.is_null() && o.label_map_len < hw {
+        return Err(too_small(
+            &format!("{what}->label_map"),
+            hw,
+            o.label_map_len,
+        ));
+    }
+    if !o.scores.is_null() && o.scores_len < nhw {
+        return Err(too_small(&format!("{what}->scores"), nhw, o.scores_len));
+    }
+    if !o.confidence.is_null() && o.confidence_len < hw {
+        return Err(too_small(
+            &format!("{what}->confidence"),
+            hw,
+            o.confidence_len,
+        ));
+    }
+    Ok(o)
+}
+
+/// Write what `o` requests of `seg` (checked by [`outputs_arg`]).
+fn write_outputs(seg: &Segmentation, o: &lseg_segment_outputs, n: usize) -> CResult<()> {
+    let (h, w) = seg.size();
+    let (hw, nhw) = (h * w, h * w * n);
+    let labels_out = (!o.label_map.is_null()).then(|| seg.label_map());
+    let scores_out = (!o.scores.is_null()).then(|| seg.scores_vec());
+    let conf_out = (!o.confidence.is_null()).then(|| seg.confidence());
+    for (v, n) in [
+        (labels_out.as_ref().map(Vec::len), hw),
+        (scores_out.as_ref().map(Vec::len), nhw),
+        (conf_out.as_ref().map(Vec::len), hw),
+    ] {
+        if v.is_some_and(|v| v != n) {
+            return Err(internal(format!("output has {v:?} elements, expected {n}")));
+        }
+    }
+    // SAFETY: sizes checked by `outputs_arg` and above.
+    unsafe {
+        if let Some(v) = labels_out {
+            std::ptr::copy_nonoverlapping(v.as_ptr(), o.label_map, hw);
+        }
+        if let Some(v) = scores_out {
+            std::ptr::copy_nonoverlapping(v.as_ptr(), o.scores, nhw);
+        }
+        if let Some(v) = conf_out {
+            std::ptr::copy_nonoverlapping(v.as_ptr(), o.confidence, hw);
+        }
+    }
+    Ok(())
+}
+
+/// The parameters (NULL: the defaults) and their protocol.
+fn params_of(params: *const lseg_segment_params) -> CResult<(lseg_segment_params, Mode)> {
+    let p = if params.is_null() {
+        lseg_segment_params_default()
+    } else {
+        unsafe { params_arg(params, "params")? }
+    };
+    let mode = mode_of(&p)?;
+    Ok((p, mode))
+}
+
 /// Segment an image with an encoded label set. Outputs are caller-allocated, at the input
 /// resolution: `label_map` and `confidence` need `width * height` elements, `scores`
 /// `count * width * height`. `params` NULL means `lseg_segment_params_default()`. The
@@ -112,31 +191,13 @@ pub unsafe extern "C" fn lseg_segment(
             ));
         }
         let view = unsafe { image_arg(image)? };
-        let p = if params.is_null() {
-            lseg_segment_params_default()
-        } else {
-            unsafe { params_arg(params, "params")? }
-        };
-        let mode = mode_of(&p)?;
-        let o = unsafe { params_arg(outputs, "outputs")? };
-        if o.label_map.is_null() && o.scores.is_null() && o.confidence.is_null() {
-            return Err(invalid(
-                "`outputs` requests nothing: set label_map, scores or confidence",
-            ));
-        }
-        let hw = view.width() * view.height();
-        let nhw = hw
-            .checked_mul(l.set.len())
-            .ok_or_else(|| invalid("scores size overflows size_t"))?;
-        if !o.label_map.is_null() && o.label_map_len < hw {
-            return Err(too_small("outputs->label_map", hw, o.label_map_len));
-        }
-        if !o.scores.is_null() && o.scores_len < nhw {
-            return Err(too_small("outputs->scores", nhw, o.scores_len));
-        }
-        if !o.confidence.is_null() && o.confidence_len < hw {
-            return Err(too_small("outputs->confidence", hw, o.confidence_len));
-        }
+        let (p, mode) = params_of(params)?;
+        let o = outputs_arg(
+            outputs,
+            "outputs",
+            view.width() * view.height(),
+            l.set.len(),
+        )?;
         let mut cb = |done: usize, total: usize| -> bool {
             match p.progress {
                 // SAFETY: the caller's callback, with the caller's user_data.
@@ -145,29 +206,67 @@ pub unsafe extern "C" fn lseg_segment(
             }
         };
         let seg = m.model.segment(&view, &l.set, &mode, Some(&mut cb))?;
-        let labels_out = (!o.label_map.is_null()).then(|| seg.label_map());
-        let scores_out = (!o.scores.is_null()).then(|| seg.scores_vec());
-        let conf_out = (!o.confidence.is_null()).then(|| seg.confidence());
-        for (v, n) in [
-            (labels_out.as_ref().map(Vec::len), hw),
-            (scores_out.as_ref().map(Vec::len), nhw),
-            (conf_out.as_ref().map(Vec::len), hw),
-        ] {
-            if v.is_some_and(|v| v != n) {
-                return Err(internal(format!("output has {v:?} elements, expected {n}")));
-            }
+        write_outputs(&seg, &o, l.set.len())
+    })
+}
+
+/// Segment `n_images` images (of any sizes) with one label set in one call: `images` and
+/// `outputs` are arrays of `n_images` elements, `outputs[i]` sized for `images[i]` as for
+/// `lseg_segment`. Single-scale images of the same network input size run through the
+/// network together (up to 8 per pass); the results are `lseg_segment`'s for each image (to
+/// float rounding). Everything is checked before any work; the outputs are written only when
+/// every image succeeded. The progress callback counts network passes over the whole batch.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn lseg_segment_batch(
+    model: *const lseg_model,
+    labels: *const lseg_labels,
+    images: *const lseg_image,
+    n_images: usize,
+    params: *const lseg_segment_params,
+    outputs: *const lseg_segment_outputs,
+) -> lseg_status {
+    guard(|| {
+        let m = model_arg(model)?;
+        let l = labels_arg(labels)?;
+        if l.model_id != m.id {
+            return Err(invalid(
+                "`labels` was encoded by another model; encode them with this model",
+            ));
         }
-        // SAFETY: sizes checked above.
-        unsafe {
-            if let Some(v) = labels_out {
-                std::ptr::copy_nonoverlapping(v.as_ptr(), o.label_map, hw);
+        if n_images == 0 {
+            return Err(invalid("`n_images` is 0"));
+        }
+        if images.is_null() || outputs.is_null() {
+            return Err(invalid("`images` or `outputs` is NULL"));
+        }
+        let (p, mode) = params_of(params)?;
+        let mut views = Vec::with_capacity(n_images);
+        let mut outs = Vec::with_capacity(n_images);
+        for i in 0..n_images {
+            // SAFETY: the caller passes `n_images` images and outputs.
+            let view = unsafe { image_arg(images.add(i)) }.map_err(at("images", i))?;
+            let hw = view.width() * view.height();
+            let what = format!("outputs[{i}]");
+            outs.push(outputs_arg(
+                unsafe { outputs.add(i) },
+                &what,
+                hw,
+                l.set.len(),
+            )?);
+            views.push(view);
+        }
+        let mut cb = |done: usize, total: usize| -> bool {
+            match p.progress {
+                // SAFETY: the caller's callback, with the caller's user_data.
+                Some(f) => unsafe { f(done, total, p.user_data) },
+                None => true,
             }
-            if let Some(v) = scores_out {
-                std::ptr::copy_nonoverlapping(v.as_ptr(), o.scores, nhw);
-            }
-            if let Some(v) = conf_out {
-                std::ptr::copy_nonoverlapping(v.as_ptr(), o.confidence, hw);
-            }
+        };
+        let segs = m
+            .model
+            .segment_batch(&views, &l.set, &mode, Some(&mut cb))?;
+        for (seg, o) in segs.iter().zip(&outs) {
+            write_outputs(seg, o, l.set.len())?;
         }
         Ok(())
     })

@@ -615,3 +615,85 @@ fn label_colours_are_the_library_palette() {
     );
     assert!(last_error().contains("rgb"), "{}", last_error());
 }
+
+#[test]
+fn segment_batch_equals_segment_per_image_and_checks_every_element() {
+    let bytes = model_bytes();
+    let (s, m) = create(&bytes, 0);
+    ok(s);
+    let (s, l) = encode(m, &LABELS);
+    ok(s);
+    let img = test_image();
+    // Two images of one size (batched together) and one of half the height.
+    let half = &img[..W * (H / 2) * 3];
+    let mut small = c_image(half);
+    small.height = (H / 2) as u32;
+    let images = [c_image(&img), small, c_image(&img)];
+    let sizes = [W * H, W * (H / 2), W * H];
+    let mut p = lseg_segment_params_default();
+    p.size = 96;
+    let fresh = || -> Vec<(Vec<u16>, Vec<f32>)> {
+        sizes
+            .iter()
+            .map(|&hw| (vec![0xffff; hw], vec![f32::NAN; 5 * hw]))
+            .collect()
+    };
+    let outputs = |bufs: &mut [(Vec<u16>, Vec<f32>)]| -> Vec<lseg_segment_outputs> {
+        bufs.iter_mut()
+            .map(|(lm, sc)| {
+                let mut o = lseg_segment_outputs_default();
+                o.label_map = lm.as_mut_ptr();
+                o.label_map_len = lm.len();
+                o.scores = sc.as_mut_ptr();
+                o.scores_len = sc.len();
+                o
+            })
+            .collect()
+    };
+    let mut bufs = fresh();
+    let outs = outputs(&mut bufs);
+    ok(unsafe { lseg_segment_batch(m, l, images.as_ptr(), 3, &p, outs.as_ptr()) });
+    for (i, img) in images.iter().enumerate() {
+        let mut lm = vec![0xffffu16; sizes[i]];
+        let mut sc = vec![f32::NAN; 5 * sizes[i]];
+        let mut o = lseg_segment_outputs_default();
+        (o.label_map, o.label_map_len) = (lm.as_mut_ptr(), lm.len());
+        (o.scores, o.scores_len) = (sc.as_mut_ptr(), sc.len());
+        ok(unsafe { lseg_segment(m, l, img, &p, &o) });
+        assert_eq!(bufs[i].0, lm, "image {i}");
+        let err = bufs[i]
+            .1
+            .iter()
+            .zip(&sc)
+            .fold(0f32, |e, (a, b)| e.max((a - b).abs()));
+        assert!(err < 1e-4, "image {i}: scores differ by {err}");
+    }
+    // Every element is checked before any work; nothing is written on failure.
+    let mut bufs = fresh();
+    let mut outs = outputs(&mut bufs);
+    outs[1].label_map_len -= 1;
+    let s = unsafe { lseg_segment_batch(m, l, images.as_ptr(), 3, &p, outs.as_ptr()) };
+    assert_eq!(s, lseg_status::LSEG_ERR_BUFFER_TOO_SMALL);
+    assert!(
+        last_error().contains("outputs[1]->label_map"),
+        "{}",
+        last_error()
+    );
+    assert!(bufs.iter().all(|(lm, _)| lm.iter().all(|&v| v == 0xffff)));
+    let outs = outputs(&mut bufs);
+    let mut bad = images;
+    bad[2].format = 99;
+    let s = unsafe { lseg_segment_batch(m, l, bad.as_ptr(), 3, &p, outs.as_ptr()) };
+    assert_eq!(s, lseg_status::LSEG_ERR_INVALID_ARGUMENT);
+    assert!(last_error().contains("images[2]"), "{}", last_error());
+    let s = unsafe { lseg_segment_batch(m, l, images.as_ptr(), 0, &p, outs.as_ptr()) };
+    assert_eq!(s, lseg_status::LSEG_ERR_INVALID_ARGUMENT);
+    assert!(last_error().contains("n_images"), "{}", last_error());
+    let s = unsafe { lseg_segment_batch(m, l, null(), 3, &p, outs.as_ptr()) };
+    assert_eq!(s, lseg_status::LSEG_ERR_INVALID_ARGUMENT);
+    let s = unsafe { lseg_segment_batch(null(), l, images.as_ptr(), 3, &p, outs.as_ptr()) };
+    assert_eq!(s, lseg_status::LSEG_ERR_INVALID_ARGUMENT);
+    assert!(bufs.iter().all(|(lm, _)| lm.iter().all(|&v| v == 0xffff)));
+    lseg_labels_free(l);
+    lseg_free(m);
+}

@@ -530,6 +530,35 @@ void test_segment_single_scale_parity() {
 #endif
 }
 
+void test_segment_batch_equals_segment() {
+  lseg::Model m = load_model();
+  lseg::Labels l = encode(m);
+  // Two images of one size and one of half the height (its first rows).
+  lseg::Image half = lseg::Image::rgb(g_rgb.data(), W, H / 2);
+  std::vector<lseg::Image> images{rgb_image(), half, rgb_image()};
+  lseg::Result<std::vector<lseg::Segmentation>> b = m.try_segment_batch(l, images, cpp_single(96), lseg::Output::All);
+  CHECK_OK(b);
+  CHECK(b && b->size() == 3);
+  for (size_t i = 0; b && i < 3; ++i) {
+    lseg::Result<lseg::Segmentation> one = m.try_segment(l, images[i], cpp_single(96), lseg::Output::All);
+    CHECK(one && (*b)[i].width == one->width && (*b)[i].height == one->height);
+    CHECK(one && same((*b)[i].label_map, one->label_map));
+    CHECK(one && (*b)[i].scores.size() == one->scores.size());
+  }
+  // Defaults: label map and confidence only.
+  lseg::Result<std::vector<lseg::Segmentation>> d = m.try_segment_batch(l, images, cpp_single(96));
+  CHECK(d && (*d)[1].scores.empty() && (*d)[1].label_map.size() == size_t{W} * (H / 2));
+  // An error names the image; nothing is returned.
+  std::vector<lseg::Image> bad{rgb_image(), lseg::Image::rgb(g_rgb.data(), 0, H)};
+  CHECK_ERR(m.try_segment_batch(l, bad, cpp_single(96)), lseg::Status::InvalidArgument, "images[1]");
+  CHECK_ERR(m.try_segment_batch(l, lseg::Span<const lseg::Image>(), cpp_single(96)), lseg::Status::InvalidArgument,
+            "n_images");
+#if LSEG_CPP_EXCEPTIONS
+  std::vector<lseg::Segmentation> t = m.segment_batch(l, images, cpp_single(96));
+  CHECK(t.size() == 3 && b && same(t[2].label_map, (*b)[2].label_map));
+#endif
+}
+
 void test_segment_multi_scale_parity() {
   lseg::Model m = load_model();
   lseg::Labels l = encode(m);
@@ -977,6 +1006,7 @@ int main(int argc, char **argv) {
   RUN(test_loaded_image);
   RUN(test_embed_parity);
   RUN(test_progress_and_cancel);
+  RUN(test_segment_batch_equals_segment);
   RUN(test_moved_from_and_empty);
   RUN(test_release_get_round_trip);
   RUN(test_threads_share_a_model);

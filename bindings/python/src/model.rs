@@ -285,6 +285,60 @@ impl Model {
         Ok(Segmentation::new(seg, labels))
     }
 
+    /// Segment several images with one label set in one call.
+    ///
+    /// Args:
+    ///     images: a sequence of images, each as for :meth:`segment` (any sizes).
+    ///     labels, size, mode, flip, base_size, crop_size, scales, bgr: as for :meth:`segment`.
+    ///     progress: ``callable(done, total)`` over the network passes of the whole batch.
+    ///
+    /// Single-scale images of the same network input size run through the network together
+    /// (up to 8 per pass); each result is :meth:`segment`'s for that image.
+    ///
+    /// Returns:
+    ///     a list of ``Segmentation``, one per image, in order.
+    #[pyo3(signature = (images, labels, *, size = Some(480), mode = "single", flip = true,
+        base_size = 520, crop_size = 480, scales = None, bgr = false, progress = None),
+        text_signature = "(self, /, images, labels, *, size=480, mode='single', flip=True, \
+        base_size=520, crop_size=480, scales=None, bgr=False, progress=None)")]
+    #[allow(clippy::too_many_arguments)]
+    fn segment_batch(
+        &self,
+        py: Python<'_>,
+        images: Vec<Bound<'_, PyAny>>,
+        labels: &Bound<'_, PyAny>,
+        size: Option<usize>,
+        mode: &str,
+        flip: bool,
+        base_size: usize,
+        crop_size: usize,
+        scales: Option<Vec<f64>>,
+        bgr: bool,
+        progress: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Vec<Segmentation>> {
+        let mode = mode_of(mode, size, flip, base_size, crop_size, scales)?;
+        let labels = self.labels_for(py, labels)?;
+        let frames = images
+            .iter()
+            .map(|im| Frame::extract(im, bgr))
+            .collect::<PyResult<Vec<_>>>()?;
+        let views = frames
+            .iter()
+            .map(|f| f.view())
+            .collect::<PyResult<Vec<_>>>()?;
+        let progress = Progress::new(progress)?;
+        let (model, set) = (&self.inner, &labels.get().set);
+        let r = py.detach(|| {
+            let mut step = |done, total| progress.step(done, total);
+            model.segment_batch(&views, set, &mode, Some(&mut step))
+        });
+        let segs = progress.finish(r)?;
+        Ok(segs
+            .into_iter()
+            .map(|seg| Segmentation::new(seg, labels.clone_ref(py)))
+            .collect())
+    }
+
     /// Dense pixel embeddings (VLMaps / OpenScene / ConceptFusion style feature fusion).
     ///
     /// Args:

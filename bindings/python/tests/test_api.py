@@ -67,6 +67,24 @@ def test_labels_object_equals_list(model, image):
     assert a.labels.names == LABELS
 
 
+def test_segment_batch_equals_segment(model, image):
+    images = [image, image[: image.shape[0] // 2], np.ascontiguousarray(image[:, ::-1])]
+    labels = model.encode_labels(LABELS)
+    calls = []
+    batch = model.segment_batch(images, labels, size=64, progress=lambda d, t: calls.append((d, t)))
+    assert len(batch) == 3 and calls[-1] == (3, 3)
+    for im, seg in zip(images, batch):
+        one = model.segment(im, labels, size=64)
+        assert (seg.height, seg.width) == im.shape[:2]
+        np.testing.assert_array_equal(seg.label_map, one.label_map)
+        np.testing.assert_allclose(seg.scores, one.scores, atol=1e-4)
+    assert model.segment_batch([], LABELS) == []
+    with pytest.raises(lseg.CancelledError):
+        model.segment_batch(images, labels, size=64, progress=lambda d, t: False)
+    with pytest.raises(lseg.ArgumentError):
+        model.segment_batch([image, np.zeros((0, 5, 3), np.uint8)], labels)
+
+
 def test_segmentation_result(model, image):
     seg = model.segment(image, LABELS, size=64)
     h, w = image.shape[:2]

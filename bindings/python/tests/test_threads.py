@@ -76,7 +76,9 @@ def test_ctrl_c_cancels_multiscale():
             first.set()
         threading.Thread(target=lambda: (first.wait(), os.kill(os.getpid(), signal.SIGINT))).start()
         try:
-            m.segment(img, ["a", "b"], progress=progress, mode="multiscale", base_size=160,
+            # Hundreds of passes (about a second): the signal lands mid-run even on a
+            # loaded machine.
+            m.segment(img, ["a", "b"], progress=progress, mode="multiscale", base_size=640,
                       crop_size=64, scales=[0.75, 1.0, 1.25, 1.5, 1.75, 2.0])
         except KeyboardInterrupt:
             print("interrupted")

@@ -116,6 +116,20 @@ class Model:
         bgr: bool = False,
         progress: Optional[_ProgressFn] = None,
     ) -> Segmentation: ...
+    def segment_batch(
+        self,
+        images: Sequence[_ImageLike],
+        labels: Union[Labels, Sequence[str], str],
+        *,
+        size: Optional[int] = 480,
+        mode: Literal["single", "multiscale"] = "single",
+        flip: bool = True,
+        base_size: int = 520,
+        crop_size: int = 480,
+        scales: Optional[Sequence[float]] = None,
+        bgr: bool = False,
+        progress: Optional[_ProgressFn] = None,
+    ) -> List[Segmentation]: ...
     def embed(
         self,
         image: _ImageLike,

@@ -42,5 +42,6 @@ mcs "${mcs_flags[@]}" -define:UNITY_5_3_OR_NEWER -target:library -out:"$work/Lse
 step "Unity package: assembled with the built library, layout checked"
 bash "$root/bindings/unity/assemble.sh" "$work/unity" "$prefix/lib/liblseg.so" >/dev/null
 python3 "$root/bindings/unity/check-package.py" "$work/unity/com.lseg.lseg" "$root"
-tar tzf "$work"/unity/com.lseg.lseg-*.tgz | grep -qx 'package/package.json'
+tar tzf "$work"/unity/com.lseg.lseg-*.tgz > "$work/unity-files.txt"  # no `| grep -q`: under pipefail, tar's SIGPIPE fails it
+grep -qx 'package/package.json' "$work/unity-files.txt"
 echo "C# binding: all tests passed"

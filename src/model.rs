@@ -262,20 +262,7 @@ impl Lseg {
 
     /// Check a network input `[B, 3, H, W]`: H and W non-zero multiples of 32.
     pub fn check_input(&self, dims: [usize; 4]) -> Result<()> {
-        let [b, c, h, w] = dims;
-        let m = crate::protocol::SIZE_MULTIPLE;
-        if b == 0 || c != 3 {
-            return Err(Error::InvalidInput(format!(
-                "image tensor must be [B>=1, 3, H, W], got {dims:?}"
-            )));
-        }
-        if h == 0 || w == 0 || h % m != 0 || w % m != 0 {
-            return Err(Error::InvalidInput(format!(
-                "the network takes H and W that are non-zero multiples of {m}, got {h}x{w} \
-                 (resize or pad the image, or use the segment API which does it for you)"
-            )));
-        }
-        Ok(())
+        check_network_input(dims)
     }
 
     /// Full image path with intermediates. `image`: normalised `[B, 3, H, W]` float32.
@@ -352,4 +339,22 @@ impl Lseg {
         out.push(("output".to_string(), t.elapsed().as_secs_f64()));
         Ok(out)
     }
+}
+
+/// The network's input rule: `[B >= 1, 3, H, W]` with H and W non-zero multiples of 32.
+pub(crate) fn check_network_input(dims: [usize; 4]) -> Result<()> {
+    let [b, c, h, w] = dims;
+    let m = crate::protocol::SIZE_MULTIPLE;
+    if b == 0 || c != 3 {
+        return Err(Error::InvalidInput(format!(
+            "image tensor must be [B>=1, 3, H, W], got {dims:?}"
+        )));
+    }
+    if h == 0 || w == 0 || h % m != 0 || w % m != 0 {
+        return Err(Error::InvalidInput(format!(
+            "the network takes H and W that are non-zero multiples of {m}, got {h}x{w} \
+             (resize or pad the image, or use the segment API which does it for you)"
+        )));
+    }
+    Ok(())
 }

@@ -640,6 +640,42 @@ struct Segmentation {
   std::vector<float> confidence;
 };
 
+namespace detail {
+/** A Segmentation of `image` with the outputs in `want` allocated (nothing for a size lseg
+ * refuses: lseg then reports the image's error). */
+inline Segmentation sized_segmentation(const Image &image, size_t count, Output want) {
+  Segmentation s;
+  s.width = image.width;
+  s.height = image.height;
+  s.count = count;
+  const bool sane = image.width >= 1 && image.width <= LSEG_MAX_IMAGE_SIDE && image.height >= 1 &&
+                    image.height <= LSEG_MAX_IMAGE_SIDE;
+  const size_t pixels = sane ? size_t{image.width} * image.height : 0;
+  if (want & Output::LabelMap) s.label_map.resize(pixels);
+  if (want & Output::Scores) s.scores.resize(pixels * count);
+  if (want & Output::Confidence) s.confidence.resize(pixels);
+  return s;
+}
+
+/** The C outputs of caller buffers (an empty span: not computed). */
+inline lseg_segment_outputs to_c(const SegmentOutputs &outputs) noexcept {
+  lseg_segment_outputs o = lseg_segment_outputs_default();
+  if (!outputs.label_map.empty()) {
+    o.label_map = outputs.label_map.data();
+    o.label_map_len = outputs.label_map.size();
+  }
+  if (!outputs.scores.empty()) {
+    o.scores = outputs.scores.data();
+    o.scores_len = outputs.scores.size();
+  }
+  if (!outputs.confidence.empty()) {
+    o.confidence = outputs.confidence.data();
+    o.confidence_len = outputs.confidence.size();
+  }
+  return o;
+}
+}  // namespace detail
+
 /** Shape of Model::embed's output (`lseg_embed_shape`). */
 struct EmbedShape {
   size_t dim = 0;
@@ -733,19 +769,7 @@ class Model {
       p.progress = &detail::progress_trampoline;
       p.user_data = &progress;
     }
-    lseg_segment_outputs o = lseg_segment_outputs_default();
-    if (!outputs.label_map.empty()) {
-      o.label_map = outputs.label_map.data();
-      o.label_map_len = outputs.label_map.size();
-    }
-    if (!outputs.scores.empty()) {
-      o.scores = outputs.scores.data();
-      o.scores_len = outputs.scores.size();
-    }
-    if (!outputs.confidence.empty()) {
-      o.confidence = outputs.confidence.data();
-      o.confidence_len = outputs.confidence.size();
-    }
+    lseg_segment_outputs o = detail::to_c(outputs);
     lseg_image img = image.to_c();
     Result<void> r = detail::check(lseg_segment(h_.get(), labels.get(), &img, &p, &o));
 #if LSEG_CPP_EXCEPTIONS
@@ -757,18 +781,7 @@ class Model {
   Result<Segmentation> try_segment(const Labels &labels, const Image &image,
                                    const SegmentOptions &options = {},
                                    Output want = Output::LabelMap | Output::Confidence) const {
-    Segmentation s;
-    s.width = image.width;
-    s.height = image.height;
-    s.count = labels.size();
-    // Sized only for a size lseg accepts; otherwise nothing is allocated and lseg reports
-    // the image's error.
-    const bool sane = image.width >= 1 && image.width <= LSEG_MAX_IMAGE_SIDE && image.height >= 1 &&
-                      image.height <= LSEG_MAX_IMAGE_SIDE;
-    const size_t pixels = sane ? size_t{image.width} * image.height : 0;
-    if (want & Output::LabelMap) s.label_map.resize(pixels);
-    if (want & Output::Scores) s.scores.resize(pixels * s.count);
-    if (want & Output::Confidence) s.confidence.resize(pixels);
+    Segmentation s = detail::sized_segmentation(image, labels.size(), want);
     Result<void> r = try_segment(labels, image, SegmentOutputs{s.label_map, s.scores, s.confidence}, options);
     if (!r) return r.error();
     return Result<Segmentation>(std::move(s));
@@ -788,28 +801,17 @@ class Model {
       p.progress = &detail::progress_trampoline;
       p.user_data = &progress;
     }
-    std::vector<Segmentation> segs(images.size());
-    std::vector<lseg_segment_outputs> outs(images.size(), lseg_segment_outputs_default());
+    std::vector<Segmentation> segs;
+    std::vector<lseg_segment_outputs> outs;
     std::vector<lseg_image> imgs;
+    segs.reserve(images.size());
+    outs.reserve(images.size());
     imgs.reserve(images.size());
     for (size_t i = 0; i < images.size(); ++i) {
       const Image &image = images.data()[i];
-      Segmentation &s = segs[i];
-      s.width = image.width;
-      s.height = image.height;
-      s.count = labels.size();
-      const bool sane = image.width >= 1 && image.width <= LSEG_MAX_IMAGE_SIDE && image.height >= 1 &&
-                        image.height <= LSEG_MAX_IMAGE_SIDE;
-      const size_t pixels = sane ? size_t{image.width} * image.height : 0;
-      if (want & Output::LabelMap) s.label_map.resize(pixels);
-      if (want & Output::Scores) s.scores.resize(pixels * s.count);
-      if (want & Output::Confidence) s.confidence.resize(pixels);
-      outs[i].label_map = s.label_map.empty() ? nullptr : s.label_map.data();
-      outs[i].label_map_len = s.label_map.size();
-      outs[i].scores = s.scores.empty() ? nullptr : s.scores.data();
-      outs[i].scores_len = s.scores.size();
-      outs[i].confidence = s.confidence.empty() ? nullptr : s.confidence.data();
-      outs[i].confidence_len = s.confidence.size();
+      segs.push_back(detail::sized_segmentation(image, labels.size(), want));
+      Segmentation &s = segs.back();
+      outs.push_back(detail::to_c(SegmentOutputs{s.label_map, s.scores, s.confidence}));
       imgs.push_back(image.to_c());
     }
     Result<void> r = detail::check(

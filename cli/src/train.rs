@@ -294,14 +294,11 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         let done = trainer.step_count();
         let images_per_second = per_step as f64 / seconds;
         if args.json {
-            crate::emit(&format!(
-                "{}\n",
-                serde_json::json!({
-                    "step": done, "epoch": epoch, "loss": stats.loss, "lr": stats.lr,
-                    "pixel_accuracy": stats.pixel_accuracy, "seconds": seconds,
-                    "images_per_second": images_per_second,
-                })
-            ));
+            emit_json(serde_json::json!({
+                "step": done, "epoch": epoch, "loss": stats.loss, "lr": stats.lr,
+                "pixel_accuracy": stats.pixel_accuracy, "seconds": seconds,
+                "images_per_second": images_per_second,
+            }));
         }
         if let Some(b) = &bar {
             b.set_message(format!(
@@ -316,10 +313,9 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             let ckpt = args.out.join(format!("step-{done:06}.safetensors"));
             trainer.save(&ckpt, state_path(&ckpt))?;
             if args.json {
-                crate::emit(&format!(
-                    "{}\n",
-                    serde_json::json!({"step": done, "checkpoint": ckpt.display().to_string()})
-                ));
+                emit_json(
+                    serde_json::json!({"step": done, "checkpoint": ckpt.display().to_string()}),
+                );
             }
             last_checkpoint = Some(ckpt);
         }
@@ -377,6 +373,11 @@ fn initialise(init: &str, args: &Args) -> Result<PathBuf, Failure> {
     Ok(path)
 }
 
+/// One `--json` line.
+fn emit_json(v: serde_json::Value) {
+    crate::emit(&format!("{v}\n"));
+}
+
 /// Read and augment the samples `ids` into one batch.
 fn load_batch(
     data: &Dataset,
@@ -421,13 +422,10 @@ fn validate(
         MiouClasses::All,
     )?;
     if args.json {
-        crate::emit(&format!(
-            "{}\n",
-            serde_json::json!({
-                "step": step, "val_pixAcc": s.pix_acc, "val_mIoU": miou(&s, MiouClasses::All),
-                "val_images": s.images,
-            })
-        ));
+        emit_json(serde_json::json!({
+            "step": step, "val_pixAcc": s.pix_acc, "val_mIoU": miou(&s, MiouClasses::All),
+            "val_images": s.images,
+        }));
     } else {
         let line = format!(
             "step {step}: validation pixAcc {:.4}  mIoU {:.4} ({} images)",

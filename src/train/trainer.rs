@@ -134,12 +134,7 @@ impl Gradients {
     /// The gradient of a parameter (official key), flat; `None` for a parameter the
     /// forward does not use or that is frozen.
     pub fn get(&self, key: &str) -> Option<Vec<f32>> {
-        let t = self.grads.get(key)?;
-        t.clone()
-            .into_data()
-            .convert::<f32>()
-            .try_into_vec::<f32>()
-            .ok()
+        self.grads.get(key).map(host_f32)
     }
 
     /// The keys that have a gradient.
@@ -350,13 +345,7 @@ impl Trainer {
 
     /// The current value of a stored tensor (official key), flat.
     pub fn tensor(&self, key: &str) -> Option<Vec<f32>> {
-        let t = self.store.tensors.get(key)?;
-        t.flat
-            .clone()
-            .into_data()
-            .convert::<f32>()
-            .try_into_vec::<f32>()
-            .ok()
+        self.store.tensors.get(key).map(|t| host_f32(&t.flat))
     }
 
     /// Logits `[B, N, H, W]` of the training-mode forward.
@@ -383,12 +372,7 @@ impl Trainer {
     ) -> Result<(f64, usize, usize)> {
         let [b, h, w] = batch.dims;
         let model_input = [b, 3, h, w];
-        let m = crate::protocol::SIZE_MULTIPLE;
-        if h == 0 || w == 0 || h % m != 0 || w % m != 0 {
-            return Err(Error::InvalidInput(format!(
-                "training crops must be non-zero multiples of {m}, got {h}x{w}"
-            )));
-        }
+        crate::model::check_network_input(model_input)?;
         let n = self.labels.len();
         if let Some(&bad) = batch
             .targets
@@ -556,15 +540,18 @@ impl Trainer {
     }
 }
 
-/// The little-endian bytes of a float32 tensor.
-fn f32_bytes(t: &Tensor<1>) -> Vec<u8> {
-    let v: Vec<f32> = t
-        .clone()
+/// The values of a tensor on the host, as float32.
+fn host_f32(t: &Tensor<1>) -> Vec<f32> {
+    t.clone()
         .into_data()
         .convert::<f32>()
         .try_into_vec::<f32>()
-        .expect("f32");
-    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+        .expect("converted to f32")
+}
+
+/// The little-endian bytes of a float32 tensor.
+fn f32_bytes(t: &Tensor<1>) -> Vec<u8> {
+    host_f32(t).iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
 /// Serialise `tensors` with `meta` to `path` through a temporary file in the same folder.

@@ -1,13 +1,15 @@
 //! `lseg_segment`: protocol parameters, caller-allocated outputs.
 
+use std::sync::Arc;
+
 use lseg_core::{Mode, MultiScale, Segmentation};
 
 use crate::args::params_arg;
 use crate::enums::{lseg_mode, lseg_status};
 use crate::error::{CResult, at, in_field, internal, invalid, too_small};
 use crate::image::image_arg;
-use crate::labels::labels_arg;
-use crate::model::model_arg;
+use crate::labels::{Labels, labels_arg};
+use crate::model::{Model, model_arg};
 use crate::panic::guard;
 use crate::types::{
     lseg_image, lseg_labels, lseg_model, lseg_segment_outputs, lseg_segment_params,
@@ -159,6 +161,30 @@ fn write_outputs(seg: &Segmentation, o: &lseg_segment_outputs, n: usize) -> CRes
     Ok(())
 }
 
+/// The model and a label set it encoded.
+fn model_and_labels(
+    model: *const lseg_model,
+    labels: *const lseg_labels,
+) -> CResult<(Arc<Model>, Arc<Labels>)> {
+    let m = model_arg(model)?;
+    let l = labels_arg(labels)?;
+    if l.model_id != m.id {
+        return Err(invalid(
+            "`labels` was encoded by another model; encode them with this model",
+        ));
+    }
+    Ok((m, l))
+}
+
+/// The caller's progress callback of `p` as a closure (always `true` without one).
+fn progress_of(p: &lseg_segment_params) -> impl FnMut(usize, usize) -> bool + '_ {
+    move |done, total| match p.progress {
+        // SAFETY: the caller's callback, with the caller's user_data.
+        Some(f) => unsafe { f(done, total, p.user_data) },
+        None => true,
+    }
+}
+
 /// The parameters (NULL: the defaults) and their protocol.
 fn params_of(params: *const lseg_segment_params) -> CResult<(lseg_segment_params, Mode)> {
     let p = if params.is_null() {
@@ -183,13 +209,7 @@ pub unsafe extern "C" fn lseg_segment(
     outputs: *const lseg_segment_outputs,
 ) -> lseg_status {
     guard(|| {
-        let m = model_arg(model)?;
-        let l = labels_arg(labels)?;
-        if l.model_id != m.id {
-            return Err(invalid(
-                "`labels` was encoded by another model; encode them with this model",
-            ));
-        }
+        let (m, l) = model_and_labels(model, labels)?;
         let view = unsafe { image_arg(image)? };
         let (p, mode) = params_of(params)?;
         let o = outputs_arg(
@@ -198,13 +218,7 @@ pub unsafe extern "C" fn lseg_segment(
             view.width() * view.height(),
             l.set.len(),
         )?;
-        let mut cb = |done: usize, total: usize| -> bool {
-            match p.progress {
-                // SAFETY: the caller's callback, with the caller's user_data.
-                Some(f) => unsafe { f(done, total, p.user_data) },
-                None => true,
-            }
-        };
+        let mut cb = progress_of(&p);
         let seg = m.model.segment(&view, &l.set, &mode, Some(&mut cb))?;
         write_outputs(&seg, &o, l.set.len())
     })
@@ -226,13 +240,7 @@ pub unsafe extern "C" fn lseg_segment_batch(
     outputs: *const lseg_segment_outputs,
 ) -> lseg_status {
     guard(|| {
-        let m = model_arg(model)?;
-        let l = labels_arg(labels)?;
-        if l.model_id != m.id {
-            return Err(invalid(
-                "`labels` was encoded by another model; encode them with this model",
-            ));
-        }
+        let (m, l) = model_and_labels(model, labels)?;
         if n_images == 0 {
             return Err(invalid("`n_images` is 0"));
         }
@@ -255,13 +263,7 @@ pub unsafe extern "C" fn lseg_segment_batch(
             )?);
             views.push(view);
         }
-        let mut cb = |done: usize, total: usize| -> bool {
-            match p.progress {
-                // SAFETY: the caller's callback, with the caller's user_data.
-                Some(f) => unsafe { f(done, total, p.user_data) },
-                None => true,
-            }
-        };
+        let mut cb = progress_of(&p);
         let segs = m
             .model
             .segment_batch(&views, &l.set, &mode, Some(&mut cb))?;

@@ -33,11 +33,12 @@ fuzz_target!(|data: &[u8]| {
         params.scales = scales.as_ptr();
         params.n_scales = usize::from(h[6] >> 2 & 1) + 1;
     }
-    // The bytes the descriptor reads, from the input (zero-padded).
+    // The bytes the descriptor reads (stride 0: tightly packed), from the input (zero-padded).
+    let pitch = if stride == 0 { row } else { stride };
     let need = if height == 0 {
         0
     } else {
-        stride.max(1) * (height as usize - 1) + row
+        pitch * (height as usize - 1) + row
     };
     let mut pixels = px.to_vec();
     pixels.resize(need.max(1), 0);

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Runs every benchmark of the README's performance section on this machine, in one go:
-#   bash benches/run.sh            (about 35 minutes on 2 cores)
+#   bash benches/run.sh            (about 40 minutes on 2 cores)
 # 1. criterion benches (benches/lseg.rs): load, text encoding, pixel embeddings, single-scale
 #    segment, per backend and precision, full-size models with random weights;
 # 2. the PyTorch eager baseline (benches/pytorch_baseline.py, torch==2.9.0, 2 threads) in a venv
 #    under ~/.cache/lseg;
-# 3. multi-scale segment of a 360x480 image and peak RSS of load + one segment
+# 3. peers: the twin's image path (LSeg.image) exported to ONNX and run with ONNX Runtime and
+#    OpenVINO CPU (f32, and OpenVINO's default precision), checked against and timed next to
+#    PyTorch eager (benches/peers.py, onnxruntime / openvino / onnx added to the same venv);
+# 4. multi-scale segment of a 360x480 image and peak RSS of load + one segment
 #    (/usr/bin/time -v on examples/segment.rs);
-# 4. label agreement of half-precision compute with float32 (examples/precision_agreement.rs);
-# 5. batch throughput of segment_batch, 1 / 4 / 8 images (examples/time_batch.rs);
-# 6. a training step (vitb32, 384x384, batch 2, 150 labels): lseg::train on flex and tch
+# 5. label agreement of half-precision compute with float32 (examples/precision_agreement.rs);
+# 6. batch throughput of segment_batch, 1 / 4 / 8 images (examples/time_batch.rs);
+# 7. a training step (vitb32, 384x384, batch 2, 150 labels): lseg::train on flex and tch
 #    (examples/time_train_step.rs) next to PyTorch eager (pytorch_baseline.py --bench-train).
 # Results go to $CARGO_TARGET_DIR (or target)/bench-results/. Environment knobs: see benches/lseg.rs.
 set -euo pipefail
@@ -42,6 +45,10 @@ fi
 "$py" benches/pytorch_baseline.py --check tests/fixtures/tiny_vit16.safetensors
 "$py" benches/pytorch_baseline.py --bench --models vitl16,vitb32 --multiscale | tee "$out/pytorch_f32.json"
 "$py" benches/pytorch_baseline.py --bench --models vitl16 --dtype bf16 --reps 3 | tee "$out/pytorch_bf16.json"
+
+echo "== peers: ONNX Runtime and OpenVINO CPU (image path exported from the PyTorch twin)"
+"$cache/torchenv/bin/pip" install -q onnxruntime==1.32.0 openvino==2026.4.1 onnx==1.23.2
+"$py" benches/peers.py --models vitl16,vitb32 --cache "$cache/onnx" | tee "$out/peers.jsonl"
 
 echo "== multi-scale and peak memory (load + one segment)"
 {

@@ -39,6 +39,9 @@ const TILE_KV: usize = 64;
 /// 256K elements = 1 MB for f32, fits comfortably in L2.
 const NAIVE_SCORE_BUDGET: usize = 256 * 1024;
 
+/// Fewest query rows per block of the naive path; longer key sequences use flash attention.
+const NAIVE_MIN_ROWS: usize = 16;
+
 /// Minimum total multiply-accumulates across both GEMMs for outer parallelism.
 /// Smaller workloads cannot amortize Rayon scheduling and scratch allocation.
 #[cfg(feature = "rayon")]
@@ -46,8 +49,9 @@ const PARALLEL_THRESHOLD: usize = 256 * 1024;
 
 /// Auto-selecting attention: picks the fastest strategy based on sequence length.
 ///
-/// Uses naive attention when the score matrix (seq_q * seq_kv) fits within
-/// `NAIVE_SCORE_BUDGET`. Falls back to flash attention for larger shapes.
+/// Uses naive attention, one block of query rows at a time with its scores within
+/// `NAIVE_SCORE_BUDGET`, when a block holds at least `NAIVE_MIN_ROWS` rows. Falls back to
+/// flash attention for longer key sequences.
 pub fn attention(
     query: FlexTensor,
     key: FlexTensor,
@@ -66,9 +70,10 @@ pub fn attention(
         "attention: key must be 4D, got {}D",
         key.layout().shape().num_dims()
     );
-    let seq_q = query.layout().shape()[2];
     let seq_kv = key.layout().shape()[2];
-    if seq_q * seq_kv <= NAIVE_SCORE_BUDGET {
+    // The naive path works on blocks of query rows whose scores fit the budget, so it serves
+    // any sequence whose blocks still hold enough rows for efficient GEMMs.
+    if seq_kv * NAIVE_MIN_ROWS <= NAIVE_SCORE_BUDGET {
         return attention_naive(query, key, value, mask, attn_bias, options);
     }
     attention_flash(query, key, value, mask, attn_bias, options)
@@ -422,6 +427,31 @@ trait FlashGemm: Float + Pod + Copy + core::ops::AddAssign + Send + Sync {
     /// # Safety
     /// All pointers must be valid for the given dimensions and strides.
     unsafe fn block_gemm(args: BlockGemmArgs<Self>);
+
+    /// `row = softmax(row * scale)` (`scale > 0`); a row of `-inf` becomes zeros.
+    fn softmax_row(row: &mut [Self], scale: Self) {
+        let neg_inf = Self::neg_infinity();
+        let mut max = neg_inf;
+        for s in row.iter_mut() {
+            *s = *s * scale;
+            if *s > max {
+                max = *s;
+            }
+        }
+        if max == neg_inf {
+            row.fill(Self::zero());
+            return;
+        }
+        let mut sum = Self::zero();
+        for s in row.iter_mut() {
+            *s = (*s - max).exp();
+            sum += *s;
+        }
+        let inv_sum = Self::one() / sum;
+        for s in row.iter_mut() {
+            *s = *s * inv_sum;
+        }
+    }
 }
 
 /// Arguments for a block matrix multiply: dst = alpha * dst + beta * (lhs @ rhs).
@@ -444,8 +474,10 @@ struct BlockGemmArgs<T> {
 }
 
 macro_rules! impl_flash_gemm {
-    ($ty:ty) => {
+    ($ty:ty $(, $softmax:item)?) => {
         impl FlashGemm for $ty {
+            $($softmax)?
+
             unsafe fn block_gemm(a: BlockGemmArgs<Self>) {
                 unsafe {
                     gemm::gemm(
@@ -475,7 +507,9 @@ macro_rules! impl_flash_gemm {
     };
 }
 
-impl_flash_gemm!(f32);
+impl_flash_gemm!(f32, fn softmax_row(row: &mut [f32], scale: f32) {
+    crate::simd::math::softmax_inplace(row, scale)
+});
 impl_flash_gemm!(f64);
 
 /// Scratch buffers reused across heads within a Rayon job or the serial loop.
@@ -833,7 +867,6 @@ where
     let v_head_stride = seq_kv * val_dim;
     let v_batch_stride = kv_heads * v_head_stride;
     let o_head_stride = seq_q * val_dim;
-    let mask_tile_len = seq_q * seq_kv;
 
     if output.is_empty() || seq_kv == 0 {
         return FlexTensor::new(
@@ -853,47 +886,79 @@ where
         val_dim,
     };
 
-    let run_head = |scores: &mut Vec<T>, (head_idx, o_chunk): (usize, &mut [T])| {
+    // Query rows per block: as many as the score budget allows, at least NAIVE_MIN_ROWS.
+    let block_rows = (NAIVE_SCORE_BUDGET / seq_kv)
+        .max(NAIVE_MIN_ROWS)
+        .min(seq_q.max(1));
+    let scores_len = block_rows * seq_kv;
+    let o_block_len = block_rows * val_dim;
+
+    // One (batch * head, block of query rows) unit of work; `o_block` is its output rows.
+    let run_block = |scores: &mut Vec<T>, head_idx: usize, block: usize, o_block: &mut [T]| {
         let b = head_idx / heads;
         let h = head_idx % heads;
         // Map query head `h` to its shared K/V head (GQA/MQA).
         let kv_h = h / q_per_kv;
-        let q_off = b * q_batch_stride + h * q_head_stride;
+        let q0 = block * block_rows;
+        let rows = o_block.len() / val_dim;
+        let q_off = b * q_batch_stride + h * q_head_stride + q0 * head_dim;
         let k_off = b * k_batch_stride + kv_h * k_head_stride;
         let v_off = b * v_batch_stride + kv_h * v_head_stride;
-        let mask_off = b * mask_batch_step + h * mask_head_step;
-        let bias_off = b * bias_batch_step + h * bias_head_step;
+        let mask_off = b * mask_batch_step + h * mask_head_step + q0 * seq_kv;
+        let bias_off = b * bias_batch_step + h * bias_head_step + q0 * seq_kv;
+        let tile = rows * seq_kv;
+        let block_params = AttentionParams {
+            seq_q: rows,
+            causal_offset: params.causal_offset.map(|o| o + q0 as isize),
+            ..params
+        };
 
         naive_attention_head(
-            &q_data[q_off..q_off + q_head_stride],
+            &q_data[q_off..q_off + rows * head_dim],
             &k_data[k_off..k_off + k_head_stride],
             &v_data[v_off..v_off + v_head_stride],
-            o_chunk,
-            scores,
-            &params,
+            o_block,
+            &mut scores[..tile],
+            &block_params,
             (
-                mask_data.map(|m| &m[mask_off..mask_off + mask_tile_len]),
-                bias_data.map(|bd| &bd[bias_off..bias_off + mask_tile_len]),
+                mask_data.map(|m| &m[mask_off..mask_off + tile]),
+                bias_data.map(|bd| &bd[bias_off..bias_off + tile]),
             ),
         );
     };
+    let run_head = |scores: &mut Vec<T>, (head_idx, o_chunk): (usize, &mut [T])| {
+        for (block, o_block) in o_chunk.chunks_mut(o_block_len).enumerate() {
+            run_block(scores, head_idx, block, o_block);
+        }
+    };
     let run_serial = |output: &mut [T]| {
-        let mut scores = vec![T::zero(); seq_q * seq_kv];
+        let mut scores = vec![T::zero(); scores_len];
         for head in output.chunks_exact_mut(o_head_stride).enumerate() {
             run_head(&mut scores, head);
         }
     };
 
-    // Reuse scratch within each Rayon job. GEMMs stay single-threaded to
-    // avoid nested parallelism; small workloads reuse one serial buffer.
+    // Parallel over heads and row blocks, with one score buffer per Rayon job. GEMMs stay
+    // single-threaded to avoid nested parallelism; small workloads run serially.
     #[cfg(feature = "rayon")]
     {
-        if params.should_parallelize(batch * heads) {
+        if params.should_parallelize(batch * heads) || seq_q > block_rows {
             use rayon::prelude::*;
             output
                 .par_chunks_exact_mut(o_head_stride)
                 .enumerate()
-                .for_each_init(|| vec![T::zero(); seq_q * seq_kv], run_head);
+                .flat_map(|(head_idx, o_chunk)| {
+                    o_chunk
+                        .par_chunks_mut(o_block_len)
+                        .enumerate()
+                        .map(move |(block, o_block)| (head_idx, block, o_block))
+                })
+                .for_each_init(
+                    || vec![T::zero(); scores_len],
+                    |scores, (head_idx, block, o_block)| {
+                        run_block(scores, head_idx, block, o_block)
+                    },
+                );
         } else {
             run_serial(&mut output);
         }
@@ -956,8 +1021,13 @@ fn naive_attention_head<T: FlashGemm>(
         });
     }
 
+    let plain = softcap.is_none() && mask.is_none() && causal_offset.is_none() && bias.is_none();
     for qi in 0..seq_q {
         let row = &mut scores[qi * seq_kv..(qi + 1) * seq_kv];
+        if plain {
+            T::softmax_row(row, scale);
+            continue;
+        }
 
         let mut row_max = neg_inf;
         for (ki, s) in row.iter_mut().enumerate() {

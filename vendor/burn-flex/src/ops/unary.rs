@@ -161,9 +161,50 @@ where
 // Specific unary operations
 // ============================================================================
 
+/// Applies an in-place f32 slice kernel element-wise (in parallel for large tensors); f16 and
+/// bf16 go through f32, f64 uses the scalar `f64_op`.
+pub fn map_float_kernel(
+    tensor: FlexTensor,
+    f32_kernel: fn(&mut [f32]),
+    f64_op: fn(f64) -> f64,
+) -> FlexTensor {
+    use crate::simd::math::par_inplace;
+    match tensor.dtype() {
+        DType::F32 => {
+            // Contiguous and covering its buffer; a shared buffer is copied once (COW).
+            let mut tensor = tensor.into_contiguous();
+            let n = tensor.layout().num_elements();
+            par_inplace(&mut tensor.storage_mut::<f32>()[..n], f32_kernel);
+            tensor
+        }
+        DType::F64 => unary_op_typed(tensor, f64_op),
+        DType::F16 => map_half_kernel(tensor, f32_kernel, f16::to_f32, f16::from_f32),
+        DType::BF16 => map_half_kernel(tensor, f32_kernel, bf16::to_f32, bf16::from_f32),
+        dtype => panic!("map_float_kernel: unsupported dtype {:?}", dtype),
+    }
+}
+
+/// [`map_float_kernel`] for a half type: widen to f32, run the kernel, narrow.
+fn map_half_kernel<H: burn_backend::Element + bytemuck::Pod>(
+    tensor: FlexTensor,
+    f32_kernel: fn(&mut [f32]),
+    widen: fn(H) -> f32,
+    narrow: fn(f32) -> H,
+) -> FlexTensor {
+    let tensor = tensor.to_contiguous();
+    let shape = tensor.layout().shape().clone();
+    let n = shape.num_elements();
+    let src: &[H] = tensor.storage();
+    let start = tensor.layout().start_offset();
+    let mut wide: Vec<f32> = src[start..start + n].iter().map(|&h| widen(h)).collect();
+    crate::simd::math::par_inplace(&mut wide, f32_kernel);
+    let out: Vec<H> = wide.into_iter().map(narrow).collect();
+    FlexTensor::new(Bytes::from_elems(out), Layout::contiguous(shape), H::dtype())
+}
+
 /// Exponential: e^x
 pub fn exp(tensor: FlexTensor) -> FlexTensor {
-    unary_op(tensor, |x| x.exp(), |x| x.exp())
+    map_float_kernel(tensor, crate::simd::math::exp_inplace, |x| x.exp())
 }
 
 /// Natural logarithm: ln(x)
@@ -341,7 +382,7 @@ pub fn trunc(tensor: FlexTensor) -> FlexTensor {
 
 /// Error function
 pub fn erf(tensor: FlexTensor) -> FlexTensor {
-    unary_op(tensor, erf_f32, erf_f64)
+    map_float_kernel(tensor, crate::simd::math::erf_inplace, erf_f64)
 }
 
 // ============================================================================

@@ -13,6 +13,9 @@
 #[cfg(feature = "simd")]
 pub mod kernels;
 
+// Vectorised exp / erf / GELU / softmax (plain Rust, multiversioned; no macerator needed)
+pub mod math;
+
 // SIMD-aligned memory allocation
 #[cfg(feature = "simd")]
 pub mod aligned;

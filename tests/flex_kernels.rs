@@ -15,10 +15,14 @@ fn device() -> Device {
 
 /// Deterministic values in `[-amp, amp]`.
 fn values(n: usize, seed: u64, amp: f32) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     (0..n)
         .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             ((s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * amp
         })
         .collect()
@@ -38,16 +42,32 @@ fn exp_erf_gelu_match_f64() {
     for (i, &x) in xs.iter().enumerate() {
         let x64 = x as f64;
         let e = x64.exp();
-        assert!((exp[i] as f64 - e).abs() <= 3e-7 * e, "exp({x}) = {}, expected {e}", exp[i]);
+        assert!(
+            (exp[i] as f64 - e).abs() <= 3e-7 * e,
+            "exp({x}) = {}, expected {e}",
+            exp[i]
+        );
         let r = libm::erf(x64);
-        assert!((erf[i] as f64 - r).abs() <= 4e-7, "erf({x}) = {}, expected {r}", erf[i]);
+        assert!(
+            (erf[i] as f64 - r).abs() <= 4e-7,
+            "erf({x}) = {}, expected {r}",
+            erf[i]
+        );
         let g = 0.5 * x64 * (1.0 + libm::erf(x64 / 2f64.sqrt()));
         let tol = 4e-7 * (1.0 + x64.abs());
-        assert!((gelu_[i] as f64 - g).abs() <= tol, "gelu({x}) = {}, expected {g}", gelu_[i]);
+        assert!(
+            (gelu_[i] as f64 - g).abs() <= tol,
+            "gelu({x}) = {}, expected {g}",
+            gelu_[i]
+        );
     }
     // A strided view (the transposed path) gives the same values as the contiguous tensor.
     let m = Tensor::<2>::from_data(TensorData::new(xs[..600].to_vec(), [20, 30]), &device());
-    let via_t = gelu(m.clone().transpose()).transpose().into_data().to_vec::<f32>().unwrap();
+    let via_t = gelu(m.clone().transpose())
+        .transpose()
+        .into_data()
+        .to_vec::<f32>()
+        .unwrap();
     assert_eq!(via_t, gelu(m).into_data().to_vec::<f32>().unwrap());
 }
 
@@ -77,7 +97,11 @@ fn attention_f64(
             let m = s.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
             let z: f64 = s.iter().map(|x| (x - m).exp()).sum();
             for d in 0..dim {
-                let o: f64 = s.iter().enumerate().map(|(j, x)| (x - m).exp() * at(v, j, d)).sum();
+                let o: f64 = s
+                    .iter()
+                    .enumerate()
+                    .map(|(j, x)| (x - m).exp() * at(v, j, d))
+                    .sum();
                 out[(h * seq + i) * dim + d] = o / z;
             }
         }
@@ -88,14 +112,23 @@ fn attention_f64(
 fn check_attention(heads: usize, seq: usize, dim: usize, with_mask: bool) {
     let n = heads * seq * dim;
     let (q, k, v) = (values(n, 2, 2.0), values(n, 3, 2.0), values(n, 4, 1.0));
-    let t = |x: &Vec<f32>| Tensor::<4>::from_data(TensorData::new(x.clone(), [1, heads, seq, dim]), &device());
+    let t = |x: &Vec<f32>| {
+        Tensor::<4>::from_data(TensorData::new(x.clone(), [1, heads, seq, dim]), &device())
+    };
     // Mask a band of keys for every query (true = masked), never a whole row.
     let masked = |i: usize, j: usize| with_mask && j % 7 == (i % 5);
     let mask = with_mask.then(|| {
         let m: Vec<bool> = (0..seq * seq).map(|p| masked(p / seq, p % seq)).collect();
         Tensor::<4, Bool>::from_data(TensorData::new(m, [1, 1, seq, seq]), &device())
     });
-    let got = attention(t(&q), t(&k), t(&v), mask, None, AttentionModuleOptions::default());
+    let got = attention(
+        t(&q),
+        t(&k),
+        t(&v),
+        mask,
+        None,
+        AttentionModuleOptions::default(),
+    );
     let got = got.into_data().to_vec::<f32>().unwrap();
     let want = attention_f64(&q, &k, &v, heads, seq, dim, masked);
     let worst = got
@@ -103,7 +136,10 @@ fn check_attention(heads: usize, seq: usize, dim: usize, with_mask: bool) {
         .zip(&want)
         .map(|(&g, &w)| (g as f64 - w).abs())
         .fold(0.0, f64::max);
-    assert!(worst <= 2e-6, "attention {heads}x{seq}x{dim} mask {with_mask}: max error {worst}");
+    assert!(
+        worst <= 2e-6,
+        "attention {heads}x{seq}x{dim} mask {with_mask}: max error {worst}"
+    );
 }
 
 #[test]

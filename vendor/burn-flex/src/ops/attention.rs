@@ -507,9 +507,12 @@ macro_rules! impl_flash_gemm {
     };
 }
 
-impl_flash_gemm!(f32, fn softmax_row(row: &mut [f32], scale: f32) {
-    crate::simd::math::softmax_inplace(row, scale)
-});
+impl_flash_gemm!(
+    f32,
+    fn softmax_row(row: &mut [f32], scale: f32) {
+        crate::simd::math::softmax_inplace(row, scale)
+    }
+);
 impl_flash_gemm!(f64);
 
 /// Scratch buffers reused across heads within a Rayon job or the serial loop.

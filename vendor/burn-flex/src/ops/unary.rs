@@ -199,7 +199,11 @@ fn map_half_kernel<H: burn_backend::Element + bytemuck::Pod>(
     let mut wide: Vec<f32> = src[start..start + n].iter().map(|&h| widen(h)).collect();
     crate::simd::math::par_inplace(&mut wide, f32_kernel);
     let out: Vec<H> = wide.into_iter().map(narrow).collect();
-    FlexTensor::new(Bytes::from_elems(out), Layout::contiguous(shape), H::dtype())
+    FlexTensor::new(
+        Bytes::from_elems(out),
+        Layout::contiguous(shape),
+        H::dtype(),
+    )
 }
 
 /// Exponential: e^x

@@ -248,9 +248,19 @@ mod tests {
             let r = (x as f64).exp() as f32;
             assert!(ulp_diff(y, r) <= 2, "exp({x}) = {y}, expected {r}");
         }
-        let mut special = [f32::NEG_INFINITY, -200.0, 0.0, 100.0, f32::INFINITY, f32::NAN];
+        let mut special = [
+            f32::NEG_INFINITY,
+            -200.0,
+            0.0,
+            100.0,
+            f32::INFINITY,
+            f32::NAN,
+        ];
         exp_inplace(&mut special);
-        assert_eq!(&special[..5], &[0.0, 0.0, 1.0, f32::INFINITY, f32::INFINITY]);
+        assert_eq!(
+            &special[..5],
+            &[0.0, 0.0, 1.0, f32::INFINITY, f32::INFINITY]
+        );
         assert!(special[5].is_nan());
     }
 
@@ -279,14 +289,19 @@ mod tests {
     #[test]
     fn softmax_matches_f64() {
         for len in [1usize, 7, 16, 33, 901] {
-            let row: Vec<f32> = (0..len).map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.9).collect();
+            let row: Vec<f32> = (0..len)
+                .map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.9)
+                .collect();
             let mut out = row.clone();
             softmax_inplace(&mut out, 0.125);
             let m = row.iter().cloned().fold(f32::NEG_INFINITY, f32::max) as f64;
             let z: f64 = row.iter().map(|&v| ((v as f64 - m) * 0.125).exp()).sum();
             for (&v, &o) in row.iter().zip(&out) {
                 let r = ((v as f64 - m) * 0.125).exp() / z;
-                assert!((o as f64 - r).abs() <= 1e-6 * r + 1e-12, "len {len}: {o} vs {r}");
+                assert!(
+                    (o as f64 - r).abs() <= 1e-6 * r + 1e-12,
+                    "len {len}: {o} vs {r}"
+                );
             }
         }
         let mut masked = [f32::NEG_INFINITY; 5];

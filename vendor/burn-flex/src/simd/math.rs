@@ -39,9 +39,12 @@ pub fn exp_lane<const FMA: bool>(x: f32) -> f32 {
     const LO: f32 = -104.0;
     const HI: f32 = 88.722_84;
     let xc = x.clamp(LO, HI);
-    // Round to nearest with the 1.5 * 2^23 trick (exact for |v| < 2^22).
+    // Round to nearest with the 1.5 * 2^23 trick (exact for |v| < 2^22); the integer is read
+    // from the bits, as Rust's saturating float-to-int cast would not vectorise.
     const ROUND: f32 = 12_582_912.0;
-    let n = (xc * LOG2E + ROUND) - ROUND;
+    let t = xc * LOG2E + ROUND;
+    let n = t - ROUND;
+    let ni = t.to_bits() as i32 - ROUND.to_bits() as i32;
     let r = madd::<FMA>(n, -LN2_HI, xc);
     let r = madd::<FMA>(n, -LN2_LO, r);
     let mut p = 1.987_569_2e-4;
@@ -53,9 +56,8 @@ pub fn exp_lane<const FMA: bool>(x: f32) -> f32 {
     let p = madd::<FMA>(p, r * r, r) + 1.0;
     // 2^n as two factors so that n in [-150, 128] stays representable (denormal results
     // round once, in the last multiply).
-    let n = n as i32;
-    let n1 = n >> 1;
-    let y = p * pow2i(n1) * pow2i(n - n1);
+    let n1 = ni >> 1;
+    let y = p * pow2i(n1) * pow2i(ni - n1);
     let y = if x < LO { 0.0 } else { y };
     let y = if x > HI { f32::INFINITY } else { y };
     if x.is_nan() { x } else { y }

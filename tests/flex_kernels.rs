@@ -29,7 +29,7 @@ fn values(n: usize, seed: u64, amp: f32) -> Vec<f32> {
 }
 
 fn host(t: Tensor<1>) -> Vec<f32> {
-    t.into_data().to_vec::<f32>().unwrap()
+    t.into_data().try_to_vec::<f32>().unwrap()
 }
 
 #[test]
@@ -66,9 +66,9 @@ fn exp_erf_gelu_match_f64() {
     let via_t = gelu(m.clone().transpose())
         .transpose()
         .into_data()
-        .to_vec::<f32>()
+        .try_to_vec::<f32>()
         .unwrap();
-    assert_eq!(via_t, gelu(m).into_data().to_vec::<f32>().unwrap());
+    assert_eq!(via_t, gelu(m).into_data().try_to_vec::<f32>().unwrap());
 }
 
 /// softmax(q k^T * scale + masked) v in f64, `[heads, seq, dim]` row-major.
@@ -129,7 +129,7 @@ fn check_attention(heads: usize, seq: usize, dim: usize, with_mask: bool) {
         None,
         AttentionModuleOptions::default(),
     );
-    let got = got.into_data().to_vec::<f32>().unwrap();
+    let got = got.into_data().try_to_vec::<f32>().unwrap();
     let want = attention_f64(&q, &k, &v, heads, seq, dim, masked);
     let worst = got
         .iter()

@@ -100,26 +100,26 @@ macro_rules! dispatch_attention_dtype {
             DType::F16 => {
                 use burn_std::f16;
                 let r = $impl_fn::<f32>(
-                    cast_to_f32(query, f16::to_f32),
-                    cast_to_f32(key, f16::to_f32),
-                    cast_to_f32(value, f16::to_f32),
+                    crate::ops::module::cast_to_f32(query, f16::to_f32),
+                    crate::ops::module::cast_to_f32(key, f16::to_f32),
+                    crate::ops::module::cast_to_f32(value, f16::to_f32),
                     mask,
-                    attn_bias.map(|b| cast_to_f32(b, f16::to_f32)),
+                    attn_bias.map(|b| crate::ops::module::cast_to_f32(b, f16::to_f32)),
                     options,
                 );
-                cast_from_f32(r, f16::from_f32)
+                crate::ops::module::cast_from_f32(r, f16::from_f32)
             }
             DType::BF16 => {
                 use burn_std::bf16;
                 let r = $impl_fn::<f32>(
-                    cast_to_f32(query, bf16::to_f32),
-                    cast_to_f32(key, bf16::to_f32),
-                    cast_to_f32(value, bf16::to_f32),
+                    crate::ops::module::cast_to_f32(query, bf16::to_f32),
+                    crate::ops::module::cast_to_f32(key, bf16::to_f32),
+                    crate::ops::module::cast_to_f32(value, bf16::to_f32),
                     mask,
-                    attn_bias.map(|b| cast_to_f32(b, bf16::to_f32)),
+                    attn_bias.map(|b| crate::ops::module::cast_to_f32(b, bf16::to_f32)),
                     options,
                 );
-                cast_from_f32(r, bf16::from_f32)
+                crate::ops::module::cast_from_f32(r, bf16::from_f32)
             }
             dtype => panic!("attention: unsupported dtype {:?}", dtype),
         }
@@ -200,36 +200,6 @@ pub fn attention_flash(
     options: AttentionModuleOptions,
 ) -> FlexTensor {
     dispatch_attention_dtype!(query, key, value, mask, attn_bias, options, attention_impl)
-}
-
-fn cast_to_f32<E: burn_backend::Element + Pod + Copy>(
-    tensor: FlexTensor,
-    to_f32: fn(E) -> f32,
-) -> FlexTensor {
-    let tensor = tensor.to_contiguous();
-    let shape = tensor.layout().shape().clone();
-    let data: &[E] = tensor.storage();
-    let f32_data: Vec<f32> = data.iter().map(|&v| to_f32(v)).collect();
-    FlexTensor::new(
-        Bytes::from_elems(f32_data),
-        Layout::contiguous(shape),
-        DType::F32,
-    )
-}
-
-fn cast_from_f32<E: burn_backend::Element + Pod + Copy>(
-    tensor: FlexTensor,
-    from_f32: fn(f32) -> E,
-) -> FlexTensor {
-    let tensor = tensor.to_contiguous();
-    let shape = tensor.layout().shape().clone();
-    let data: &[f32] = tensor.storage();
-    let half_data: Vec<E> = data.iter().map(|&v| from_f32(v)).collect();
-    FlexTensor::new(
-        Bytes::from_elems(half_data),
-        Layout::contiguous(shape),
-        E::dtype(),
-    )
 }
 
 /// Flash attention: tiled computation that avoids materializing the full scores matrix.

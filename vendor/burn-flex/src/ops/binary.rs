@@ -48,12 +48,11 @@ where
     match dtype {
         DType::F32 => binary_op_f32(lhs, rhs, f32_op, simd_hint),
         DType::F64 => binary_op_typed(lhs, rhs, f64_op),
-        DType::F16 => binary_op_typed(lhs, rhs, |a: f16, b: f16| {
-            f16::from_f32(f32_op(a.to_f32(), b.to_f32()))
-        }),
-        DType::BF16 => binary_op_typed(lhs, rhs, |a: bf16, b: bf16| {
-            bf16::from_f32(f32_op(a.to_f32(), b.to_f32()))
-        }),
+        // Half precision in f32 (vectorised conversions, the f32 SIMD kernels).
+        DType::F16 | DType::BF16 => crate::ops::half::via_f32([&lhs, &rhs], |[l, r]| {
+            binary_op_f32(l, r, f32_op, simd_hint)
+        })
+        .expect("half dtype"),
         _ => panic!("binary_op: unsupported dtype {:?}", dtype),
     }
 }
@@ -291,19 +290,14 @@ where
     match dtype {
         DType::F32 => scalar_op_typed(tensor, scalar as f32, f32_op),
         DType::F64 => scalar_op_typed(tensor, scalar, f64_op),
-        DType::F16 => {
-            let scalar_f16 = f16::from_f32(scalar as f32);
-            let s = scalar_f16.to_f32();
-            scalar_op_typed(tensor, scalar_f16, |a: f16, _| {
-                f16::from_f32(f32_op(a.to_f32(), s))
-            })
-        }
-        DType::BF16 => {
-            let scalar_bf16 = bf16::from_f32(scalar as f32);
-            let s = scalar_bf16.to_f32();
-            scalar_op_typed(tensor, scalar_bf16, |a: bf16, _| {
-                bf16::from_f32(f32_op(a.to_f32(), s))
-            })
+        // Half precision in f32, with the scalar rounded to the tensor's precision first.
+        DType::F16 | DType::BF16 => {
+            let s = match dtype {
+                DType::F16 => f16::from_f32(scalar as f32).to_f32(),
+                _ => bf16::from_f32(scalar as f32).to_f32(),
+            };
+            crate::ops::half::via_f32([&tensor], |[t]| scalar_op_typed(t, s, f32_op))
+                .expect("half dtype")
         }
         _ => panic!("scalar_op: unsupported dtype {:?}", dtype),
     }

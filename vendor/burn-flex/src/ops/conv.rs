@@ -29,7 +29,7 @@ use alloc::vec::Vec;
 use burn_backend::DType;
 use burn_backend::ops::ConvOptions;
 use burn_backend::ops::conv::calculate_conv_output_size;
-use burn_std::{Bytes, Shape, f16};
+use burn_std::{Bytes, Shape};
 
 use crate::{FlexTensor, Layout};
 
@@ -104,15 +104,8 @@ conv_nd_via_3d!(
     1,
     ConvOptions
 );
-conv_nd_via_3d!(
-    conv1d_f16,
-    conv3d_f16,
-    expand_1d_to_3d,
-    squeeze_3d_to_1d,
-    1,
-    ConvOptions
-);
-bf16_via_f32!(conv1d_bf16, conv1d_f32, 1, ConvOptions);
+half_via_f32!(conv1d_f16, conv1d_f32, 1, ConvOptions);
+half_via_f32!(conv1d_bf16, conv1d_f32, 1, ConvOptions);
 
 fn expand_1d_to_3d(
     x: &FlexTensor,
@@ -155,15 +148,8 @@ conv_nd_via_3d!(
     2,
     ConvOptions
 );
-conv_nd_via_3d!(
-    conv2d_f16,
-    conv3d_f16,
-    expand_2d_to_3d,
-    squeeze_3d_to_2d,
-    2,
-    ConvOptions
-);
-bf16_via_f32!(conv2d_bf16, conv2d_f32, 2, ConvOptions);
+half_via_f32!(conv2d_f16, conv2d_f32, 2, ConvOptions);
+half_via_f32!(conv2d_bf16, conv2d_f32, 2, ConvOptions);
 
 fn expand_2d_to_3d(
     x: &FlexTensor,
@@ -216,17 +202,8 @@ conv3d_typed!(
     conv3d_small_channel_f64,
     conv3d_direct_f64
 );
-conv3d_typed!(
-    conv3d_f16,
-    f16,
-    DType::F16,
-    f16::from_f32(0.0),
-    gemm_f16,
-    conv3d_1x1_f16,
-    conv3d_depthwise_f16,
-    conv3d_small_channel_f16
-);
-bf16_via_f32!(conv3d_bf16, conv3d_f32, 3, ConvOptions);
+half_via_f32!(conv3d_f16, conv3d_f32, 3, ConvOptions);
+half_via_f32!(conv3d_bf16, conv3d_f32, 3, ConvOptions);
 
 /// Generic 3D convolution implementation using tiled im2col.
 ///
@@ -783,13 +760,6 @@ fn conv3d_1x1_impl<
 
 conv3d_1x1_typed!(conv3d_1x1_f32, f32, DType::F32, 0.0f32, 1.0f32);
 conv3d_1x1_typed!(conv3d_1x1_f64, f64, DType::F64, 0.0f64, 1.0f64);
-conv3d_1x1_typed!(
-    conv3d_1x1_f16,
-    f16,
-    DType::F16,
-    f16::from_f32(0.0),
-    f16::from_f32(1.0)
-);
 
 // ============================================================================
 // Depthwise conv fast path (no NHWC, no im2col, no gemm)
@@ -1161,7 +1131,6 @@ macro_rules! conv3d_depthwise_typed {
 
 conv3d_depthwise_typed!(conv3d_depthwise_f32, f32, DType::F32);
 conv3d_depthwise_typed!(conv3d_depthwise_f64, f64, DType::F64);
-conv3d_depthwise_typed!(conv3d_depthwise_f16, f16, DType::F16);
 
 /// Depthwise conv3d: one filter per channel, no channel mixing.
 ///
@@ -1391,7 +1360,6 @@ macro_rules! conv3d_small_channel_typed {
 
 conv3d_small_channel_typed!(conv3d_small_channel_f32, f32, DType::F32);
 conv3d_small_channel_typed!(conv3d_small_channel_f64, f64, DType::F64);
-conv3d_small_channel_typed!(conv3d_small_channel_f16, f16, DType::F16);
 
 /// Small-channel conv3d: `groups=1` with small `channels_in`.
 ///
@@ -1810,7 +1778,6 @@ macro_rules! gemm_typed {
 
 gemm_typed!(gemm_f32, f32, 0.0f32, 1.0f32);
 gemm_typed!(gemm_f64, f64, 0.0f64, 1.0f64);
-gemm_typed!(gemm_f16, f16, f16::from_f32(0.0), f16::from_f32(1.0));
 
 // ============================================================================
 // Tests
@@ -1828,7 +1795,7 @@ gemm_typed!(gemm_f16, f16, f16::from_f32(0.0), f16::from_f32(1.0));
 mod tests {
     use super::*;
     use burn_backend::TensorData;
-    use burn_std::bf16;
+    use burn_std::{bf16, f16};
 
     #[test]
     fn test_conv1d_direct_path() {

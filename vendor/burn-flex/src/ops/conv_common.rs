@@ -1,9 +1,7 @@
 //! Shared macros and helpers for forward and transposed convolution.
 
-use crate::{FlexTensor, Layout};
-use alloc::vec::Vec;
-use burn_backend::DType;
-use burn_std::{Bytes, Element, ElementAdd, Shape, bf16};
+use crate::FlexTensor;
+use burn_std::{Element, ElementAdd, Shape};
 
 // ============================================================================
 // Macros for dtype wrappers
@@ -25,20 +23,24 @@ macro_rules! conv_nd_via_3d {
     };
 }
 
-/// Generates a bf16 function that converts to f32, calls the f32 variant, converts back.
-macro_rules! bf16_via_f32 {
-    ($bf16_fn:ident, $f32_fn:ident, $dim:literal, $Options:ident) => {
-        pub fn $bf16_fn(
+/// Generates an f16 / bf16 function that computes in f32 (`crate::ops::half`).
+macro_rules! half_via_f32 {
+    ($half_fn:ident, $f32_fn:ident, $dim:literal, $Options:ident) => {
+        pub fn $half_fn(
             x: FlexTensor,
             weight: FlexTensor,
             bias: Option<FlexTensor>,
             options: &$Options<$dim>,
         ) -> FlexTensor {
-            let x_f32 = $crate::ops::conv_common::convert_bf16_to_f32(&x);
-            let weight_f32 = $crate::ops::conv_common::convert_bf16_to_f32(&weight);
-            let bias_f32 = bias.map(|b| $crate::ops::conv_common::convert_bf16_to_f32(&b));
-            let result_f32 = $f32_fn(x_f32, weight_f32, bias_f32, options);
-            $crate::ops::conv_common::convert_f32_to_bf16(&result_f32)
+            let result = match bias {
+                Some(b) => $crate::ops::half::via_f32([&x, &weight, &b], |[x, w, b]| {
+                    $f32_fn(x, w, Some(b), options)
+                }),
+                None => {
+                    $crate::ops::half::via_f32([&x, &weight], |[x, w]| $f32_fn(x, w, None, options))
+                }
+            };
+            result.expect("half dtype")
         }
     };
 }
@@ -62,27 +64,6 @@ pub(crate) fn squeeze_3d_to_2d(tensor: FlexTensor) -> FlexTensor {
 // ============================================================================
 // bf16 conversion helpers
 // ============================================================================
-
-pub(crate) fn convert_bf16_to_f32(tensor: &FlexTensor) -> FlexTensor {
-    let tensor = tensor.to_contiguous();
-    let data: &[bf16] = tensor.storage();
-    let f32_data: Vec<f32> = data.iter().map(|x| x.to_f32()).collect();
-    FlexTensor::new(
-        Bytes::from_elems(f32_data),
-        Layout::contiguous(tensor.layout().shape().clone()),
-        DType::F32,
-    )
-}
-
-pub(crate) fn convert_f32_to_bf16(tensor: &FlexTensor) -> FlexTensor {
-    let data: &[f32] = tensor.storage();
-    let bf16_data: Vec<bf16> = data.iter().map(|x| bf16::from_f32(*x)).collect();
-    FlexTensor::new(
-        Bytes::from_elems(bf16_data),
-        Layout::contiguous(tensor.layout().shape().clone()),
-        DType::BF16,
-    )
-}
 
 // ============================================================================
 // Bias addition

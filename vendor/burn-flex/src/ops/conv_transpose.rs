@@ -79,7 +79,7 @@ conv_nd_via_3d!(
     1,
     ConvTransposeOptions
 );
-bf16_via_f32!(
+half_via_f32!(
     conv_transpose1d_bf16,
     conv_transpose1d_f32,
     1,
@@ -138,7 +138,7 @@ conv_nd_via_3d!(
     2,
     ConvTransposeOptions
 );
-bf16_via_f32!(
+half_via_f32!(
     conv_transpose2d_bf16,
     conv_transpose2d_f32,
     2,
@@ -198,7 +198,7 @@ conv_transpose3d_typed!(
     f16::from_f32(0.0),
     conv_transpose_gemm_f16
 );
-bf16_via_f32!(
+half_via_f32!(
     conv_transpose3d_bf16,
     conv_transpose3d_f32,
     3,

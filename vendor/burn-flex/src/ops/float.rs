@@ -896,6 +896,14 @@ impl FloatTensorOps<Flex> for Flex {
         if src_dtype == target_dtype {
             return tensor;
         }
+        // Half <-> f32: vectorised.
+        match (src_dtype, target_dtype) {
+            (DType::F16, DType::F32) => return crate::ops::half::to_f32::<f16>(&tensor),
+            (DType::BF16, DType::F32) => return crate::ops::half::to_f32::<bf16>(&tensor),
+            (DType::F32, DType::F16) => return crate::ops::half::from_f32::<f16>(&tensor),
+            (DType::F32, DType::BF16) => return crate::ops::half::from_f32::<bf16>(&tensor),
+            _ => {}
+        }
 
         let tensor = tensor.to_contiguous();
         let shape = tensor.layout().shape().clone();

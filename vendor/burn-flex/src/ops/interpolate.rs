@@ -11,9 +11,9 @@
 //!
 //! Supported dtypes: f32, f64, f16 (native), bf16 (via f32 conversion)
 
+use crate::ops::half::{from_f32, to_f32};
 use alloc::vec;
 use alloc::vec::Vec;
-use burn_backend::DType;
 use burn_std::{Bytes, Shape, bf16, f16};
 use num_traits::Float;
 
@@ -32,13 +32,13 @@ macro_rules! interpolate_typed {
     };
 }
 
-/// Generates an interpolation bf16 forward wrapper via f32 conversion.
-macro_rules! interpolate_bf16 {
-    ($bf16_fn:ident, $f32_fn:ident) => {
-        pub fn $bf16_fn(x: FlexTensor, output_size: [usize; 2], align_corners: bool) -> FlexTensor {
-            let x_f32 = convert_bf16_to_f32(&x);
+/// Generates an interpolation f16 / bf16 forward wrapper via f32 conversion.
+macro_rules! interpolate_half {
+    ($half_fn:ident, $f32_fn:ident, $H:ty) => {
+        pub fn $half_fn(x: FlexTensor, output_size: [usize; 2], align_corners: bool) -> FlexTensor {
+            let x_f32 = to_f32::<$H>(&x);
             let result_f32 = $f32_fn(x_f32, output_size, align_corners);
-            convert_f32_to_bf16(&result_f32)
+            from_f32::<$H>(&result_f32)
         }
     };
 }
@@ -57,19 +57,19 @@ macro_rules! interpolate_backward_typed {
     };
 }
 
-/// Generates an interpolation bf16 backward wrapper via f32 conversion.
-macro_rules! interpolate_backward_bf16 {
-    ($bf16_fn:ident, $f32_fn:ident) => {
-        pub fn $bf16_fn(
+/// Generates an interpolation f16 / bf16 backward wrapper via f32 conversion.
+macro_rules! interpolate_backward_half {
+    ($half_fn:ident, $f32_fn:ident, $H:ty) => {
+        pub fn $half_fn(
             x: FlexTensor,
             grad: FlexTensor,
             output_size: [usize; 2],
             align_corners: bool,
         ) -> FlexTensor {
-            let x_f32 = convert_bf16_to_f32(&x);
-            let grad_f32 = convert_bf16_to_f32(&grad);
+            let x_f32 = to_f32::<$H>(&x);
+            let grad_f32 = to_f32::<$H>(&grad);
             let result_f32 = $f32_fn(x_f32, grad_f32, output_size, align_corners);
-            convert_f32_to_bf16(&result_f32)
+            from_f32::<$H>(&result_f32)
         }
     };
 }
@@ -80,23 +80,23 @@ macro_rules! interpolate_backward_bf16 {
 
 interpolate_typed!(interpolate_nearest_f32, interpolate_nearest_impl, f32);
 interpolate_typed!(interpolate_nearest_f64, interpolate_nearest_impl, f64);
-interpolate_typed!(interpolate_nearest_f16, interpolate_nearest_impl, f16);
-interpolate_bf16!(interpolate_nearest_bf16, interpolate_nearest_f32);
+interpolate_half!(interpolate_nearest_f16, interpolate_nearest_f32, f16);
+interpolate_half!(interpolate_nearest_bf16, interpolate_nearest_f32, bf16);
 
 interpolate_typed!(interpolate_bilinear_f32, interpolate_bilinear_impl, f32);
 interpolate_typed!(interpolate_bilinear_f64, interpolate_bilinear_impl, f64);
-interpolate_typed!(interpolate_bilinear_f16, interpolate_bilinear_impl, f16);
-interpolate_bf16!(interpolate_bilinear_bf16, interpolate_bilinear_f32);
+interpolate_half!(interpolate_bilinear_f16, interpolate_bilinear_f32, f16);
+interpolate_half!(interpolate_bilinear_bf16, interpolate_bilinear_f32, bf16);
 
 interpolate_typed!(interpolate_bicubic_f32, interpolate_bicubic_impl, f32);
 interpolate_typed!(interpolate_bicubic_f64, interpolate_bicubic_impl, f64);
-interpolate_typed!(interpolate_bicubic_f16, interpolate_bicubic_impl, f16);
-interpolate_bf16!(interpolate_bicubic_bf16, interpolate_bicubic_f32);
+interpolate_half!(interpolate_bicubic_f16, interpolate_bicubic_f32, f16);
+interpolate_half!(interpolate_bicubic_bf16, interpolate_bicubic_f32, bf16);
 
 interpolate_typed!(interpolate_lanczos3_f32, interpolate_lanczos3_impl, f32);
 interpolate_typed!(interpolate_lanczos3_f64, interpolate_lanczos3_impl, f64);
-interpolate_typed!(interpolate_lanczos3_f16, interpolate_lanczos3_impl, f16);
-interpolate_bf16!(interpolate_lanczos3_bf16, interpolate_lanczos3_f32);
+interpolate_half!(interpolate_lanczos3_f16, interpolate_lanczos3_f32, f16);
+interpolate_half!(interpolate_lanczos3_bf16, interpolate_lanczos3_f32, bf16);
 
 // ============================================================================
 // Backward pass - dtype dispatch
@@ -112,14 +112,15 @@ interpolate_backward_typed!(
     interpolate_nearest_backward_impl,
     f64
 );
-interpolate_backward_typed!(
+interpolate_backward_half!(
     interpolate_nearest_backward_f16,
-    interpolate_nearest_backward_impl,
+    interpolate_nearest_backward_f32,
     f16
 );
-interpolate_backward_bf16!(
+interpolate_backward_half!(
     interpolate_nearest_backward_bf16,
-    interpolate_nearest_backward_f32
+    interpolate_nearest_backward_f32,
+    bf16
 );
 
 interpolate_backward_typed!(
@@ -132,14 +133,15 @@ interpolate_backward_typed!(
     interpolate_bilinear_backward_impl,
     f64
 );
-interpolate_backward_typed!(
+interpolate_backward_half!(
     interpolate_bilinear_backward_f16,
-    interpolate_bilinear_backward_impl,
+    interpolate_bilinear_backward_f32,
     f16
 );
-interpolate_backward_bf16!(
+interpolate_backward_half!(
     interpolate_bilinear_backward_bf16,
-    interpolate_bilinear_backward_f32
+    interpolate_bilinear_backward_f32,
+    bf16
 );
 
 interpolate_backward_typed!(
@@ -152,14 +154,15 @@ interpolate_backward_typed!(
     interpolate_bicubic_backward_impl,
     f64
 );
-interpolate_backward_typed!(
+interpolate_backward_half!(
     interpolate_bicubic_backward_f16,
-    interpolate_bicubic_backward_impl,
+    interpolate_bicubic_backward_f32,
     f16
 );
-interpolate_backward_bf16!(
+interpolate_backward_half!(
     interpolate_bicubic_backward_bf16,
-    interpolate_bicubic_backward_f32
+    interpolate_bicubic_backward_f32,
+    bf16
 );
 
 // ============================================================================
@@ -1121,28 +1124,6 @@ where
 // Dtype conversion helpers
 // ============================================================================
 
-fn convert_bf16_to_f32(x: &FlexTensor) -> FlexTensor {
-    let x = x.clone().to_contiguous();
-    let input = x.storage::<bf16>();
-    let output: Vec<f32> = input.iter().map(|v| v.to_f32()).collect();
-    FlexTensor::new(
-        Bytes::from_elems(output),
-        Layout::contiguous(x.layout().shape().clone()),
-        DType::F32,
-    )
-}
-
-fn convert_f32_to_bf16(x: &FlexTensor) -> FlexTensor {
-    let x = x.clone().to_contiguous();
-    let input = x.storage::<f32>();
-    let output: Vec<bf16> = input.iter().map(|v| bf16::from_f32(*v)).collect();
-    FlexTensor::new(
-        Bytes::from_elems(output),
-        Layout::contiguous(x.layout().shape().clone()),
-        DType::BF16,
-    )
-}
-
 // Tests kept here exercise flex-specific behavior: the typed internal helpers,
 // axis-tap precomputation, and dtype dispatch that back the public ops.
 // End-to-end interpolate correctness across backends lives in the shared module tests
@@ -1151,6 +1132,7 @@ fn convert_f32_to_bf16(x: &FlexTensor) -> FlexTensor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use burn_backend::DType;
 
     fn make_input_f32(batch: usize, channels: usize, height: usize, width: usize) -> FlexTensor {
         let numel = batch * channels * height * width;

@@ -8,7 +8,9 @@
 use alloc::vec;
 use alloc::vec::Vec;
 use burn_backend::{DType, Element};
-use burn_std::{Bytes, Shape, bf16, f16};
+use burn_std::{Bytes, Shape, f16};
+
+use crate::simd::convert::HalfFloat;
 
 use crate::{FlexTensor, Layout};
 
@@ -99,8 +101,9 @@ pub fn matmul(lhs: FlexTensor, rhs: FlexTensor) -> FlexTensor {
     match lhs.dtype() {
         DType::F32 => matmul_gemm::<f32>(lhs, rhs),
         DType::F64 => matmul_gemm::<f64>(lhs, rhs),
-        DType::F16 => matmul_gemm::<f16>(lhs, rhs),
-        DType::BF16 => matmul_bf16(lhs, rhs),
+        // Half precision in f32: gemm's own f16 kernels are slower than the conversions.
+        DType::F16 => matmul_half::<f16>(lhs, rhs),
+        DType::BF16 => matmul_half::<burn_std::bf16>(lhs, rhs),
         _ => panic!("matmul: unsupported dtype {:?}", lhs.dtype()),
     }
 }
@@ -447,47 +450,137 @@ fn matmul_batched_gemm<T: GemmScalar>(lhs: FlexTensor, rhs: FlexTensor) -> FlexT
 }
 
 // ============================================================================
-// bf16 matmul (via f32 conversion)
+// f16 / bf16 matmul (in f32)
 // ============================================================================
 
-fn matmul_bf16(lhs: FlexTensor, rhs: FlexTensor) -> FlexTensor {
+/// Half-precision matmul computed in f32. A weight-shaped right side (one `[K, N]` matrix
+/// broadcast over the batch) is widened a block of columns at a time into a cache-sized
+/// buffer, and each output block rounded back from another: the f32 copies of the weight
+/// and of the output never reach memory. Other shapes widen both sides whole.
+fn matmul_half<H: HalfFloat + burn_std::Element>(lhs: FlexTensor, rhs: FlexTensor) -> FlexTensor {
+    let rhs_dims = rhs.layout().shape().to_vec();
+    let (rhs_batch, rhs_mat) = rhs_dims.split_at(rhs_dims.len() - 2);
     let lhs = lhs.to_contiguous();
-    let rhs = rhs.to_contiguous();
+    if rhs_batch.iter().all(|&d| d == 1) && lhs.layout().shape().num_dims() >= rhs_dims.len() {
+        matmul_half_weight::<H>(&lhs, &rhs, rhs_mat[0], rhs_mat[1])
+    } else {
+        crate::ops::half::via_f32([&lhs, &rhs], |[l, r]| matmul_gemm::<f32>(l, r))
+            .expect("half dtype")
+    }
+}
 
-    let lhs_shape = lhs.layout().shape();
-    let rhs_shape = rhs.layout().shape();
+/// Scratch elements per block of the widened weight and of the f32 output (1 MiB each).
+const HALF_BLOCK_ELEMS: usize = 1 << 18;
 
-    // Convert bf16 -> f32
-    let lhs_f32: Vec<f32> = lhs.storage::<bf16>().iter().map(|x| x.to_f32()).collect();
-    let rhs_f32: Vec<f32> = rhs.storage::<bf16>().iter().map(|x| x.to_f32()).collect();
+fn matmul_half_weight<H: HalfFloat + burn_std::Element>(
+    lhs: &FlexTensor,
+    rhs: &FlexTensor,
+    k: usize,
+    n: usize,
+) -> FlexTensor {
+    let lhs_dims = lhs.layout().shape().to_vec();
+    let m: usize = lhs_dims[..lhs_dims.len() - 1].iter().product();
+    let (start, end) = lhs.layout().contiguous_offsets().expect("contiguous");
+    let lhs_f32 = crate::simd::convert::to_f32_vec::<H>(&lhs.storage::<H>()[start..end]);
 
-    // Create f32 tensors
-    let lhs_f32_tensor = FlexTensor::new(
-        Bytes::from_elems(lhs_f32),
-        Layout::contiguous(lhs_shape.clone()),
-        DType::F32,
-    );
-    let rhs_f32_tensor = FlexTensor::new(
-        Bytes::from_elems(rhs_f32),
-        Layout::contiguous(rhs_shape.clone()),
-        DType::F32,
-    );
+    let strides = rhs.layout().strides();
+    let (rs, cs) = (strides[strides.len() - 2], strides[strides.len() - 1]);
+    let rhs_data: &[H] = rhs.storage();
+    let rhs_start = rhs.layout().start_offset();
 
-    // Compute matmul in f32
-    let result_f32 = matmul_gemm::<f32>(lhs_f32_tensor, rhs_f32_tensor);
+    let mut out_dims = lhs_dims.clone();
+    *out_dims.last_mut().unwrap() = n;
+    let mut output = FlexTensor::empty(Shape::from(out_dims), H::dtype());
+    if m == 0 || n == 0 {
+        return output;
+    }
+    // Columns per block: a multiple of 16 that keeps both scratch buffers near 1 MiB.
+    let nb = (HALF_BLOCK_ELEMS / k.max(m).max(1)).clamp(16, n.max(16)) / 16 * 16;
+    let out_ptr = SendPtr(output.storage_mut::<H>().as_mut_ptr());
 
-    // Convert f32 -> bf16
-    let result_bf16: Vec<bf16> = result_f32
-        .storage::<f32>()
-        .iter()
-        .map(|x| bf16::from_f32(*x))
-        .collect();
+    // Blocks run in parallel when there are enough of them, else each gemm does.
+    let blocks = n.div_ceil(nb);
+    #[cfg(feature = "rayon")]
+    let par_blocks = blocks >= 2 * rayon::current_num_threads();
+    #[cfg(not(feature = "rayon"))]
+    let par_blocks = false;
+    let block = |j0: usize, w: &mut alloc::vec::Vec<f32>, o: &mut alloc::vec::Vec<f32>| {
+        let nbj = nb.min(n - j0);
+        w.resize(k * nbj, 0.0);
+        o.resize(m * nbj, 0.0);
+        // Widen rhs[:, j0..j0 + nbj] into `w`, row-major [k, nbj].
+        for kk in 0..k {
+            let row = &mut w[kk * nbj..(kk + 1) * nbj];
+            let base = rhs_start as isize + kk as isize * rs + j0 as isize * cs;
+            if cs == 1 {
+                let base = base as usize;
+                H::slice_to_f32(&rhs_data[base..base + nbj], row);
+            } else {
+                for (j, v) in row.iter_mut().enumerate() {
+                    let h = rhs_data[(base + j as isize * cs) as usize];
+                    H::slice_to_f32(core::slice::from_ref(&h), core::slice::from_mut(v));
+                }
+            }
+        }
+        // SAFETY: `lhs_f32` is [m, k] row-major, `w` is [k, nbj], `o` is [m, nbj].
+        unsafe {
+            gemm_call::<f32>(
+                m,
+                nbj,
+                k,
+                o.as_mut_ptr(),
+                1,
+                nbj as isize,
+                lhs_f32.as_ptr(),
+                1,
+                k as isize,
+                w.as_ptr(),
+                1,
+                nbj as isize,
+                if par_blocks {
+                    gemm::Parallelism::None
+                } else {
+                    get_parallelism(m, nbj, k)
+                },
+            );
+        }
+        for i in 0..m {
+            // SAFETY: block columns are disjoint, so each output row segment has one writer.
+            let dst =
+                unsafe { core::slice::from_raw_parts_mut(out_ptr.get().add(i * n + j0), nbj) };
+            H::slice_from_f32(&o[i * nbj..(i + 1) * nbj], dst);
+        }
+    };
+    let starts = (0..n).step_by(nb);
+    #[cfg(feature = "rayon")]
+    if par_blocks {
+        use rayon::prelude::*;
+        starts
+            .collect::<alloc::vec::Vec<_>>()
+            .into_par_iter()
+            .for_each_init(
+                || (alloc::vec::Vec::new(), alloc::vec::Vec::new()),
+                |(w, o), j0| block(j0, w, o),
+            );
+        return output;
+    }
+    let (mut w, mut o) = (alloc::vec::Vec::new(), alloc::vec::Vec::new());
+    starts.for_each(|j0| block(j0, &mut w, &mut o));
+    output
+}
 
-    FlexTensor::new(
-        Bytes::from_elems(result_bf16),
-        result_f32.layout().clone(),
-        DType::BF16,
-    )
+/// A raw output pointer shared by the blocks of `matmul_half_weight`, which write disjoint
+/// columns.
+#[derive(Clone, Copy)]
+struct SendPtr<T>(*mut T);
+// SAFETY: only used for disjoint writes, see `matmul_half_weight`.
+unsafe impl<T> Send for SendPtr<T> {}
+// SAFETY: as above.
+unsafe impl<T> Sync for SendPtr<T> {}
+impl<T> SendPtr<T> {
+    fn get(self) -> *mut T {
+        self.0
+    }
 }
 
 // ============================================================================
@@ -955,6 +1048,78 @@ mod tests {
         for (a, e) in values.iter().zip(expected.iter()) {
             assert!((a.to_f32() - e).abs() < 0.1, "f16 matmul mismatch");
         }
+    }
+
+    /// Half matmul against an f64 product of the same half inputs, within one rounding of
+    /// the half type: weight-shaped right sides (blocked, with a remainder block, transposed
+    /// or broadcast) and a batched right side (widened whole).
+    fn check_half_matmul<H: crate::simd::convert::HalfFloat + burn_std::Element>(
+        from: fn(f32) -> H,
+        to: fn(H) -> f32,
+        ulp: f64,
+    ) {
+        let cases: [(&[usize], &[usize], bool); 5] = [
+            (&[2, 37, 300], &[1, 300, 517], false),
+            (&[37, 300], &[300, 517], true),
+            (&[5, 1000, 8], &[8, 40], false),
+            (&[3, 7, 20], &[3, 20, 9], false),
+            (&[1, 4, 3], &[1, 3, 0], false),
+        ];
+        for (ls, rs, transposed) in cases {
+            let val =
+                |i: usize, salt: usize| from((((i * 7919 + salt) % 211) as f32 - 105.0) / 37.0);
+            let ln: usize = ls.iter().product();
+            let rn: usize = rs.iter().product();
+            let lv: Vec<H> = (0..ln).map(|i| val(i, 3)).collect();
+            let rv: Vec<H> = (0..rn).map(|i| val(i, 11)).collect();
+            let lhs = Flex::float_from_data(
+                TensorData::new(lv.clone(), ls.to_vec()),
+                &Default::default(),
+            );
+            let rhs = if transposed {
+                // Stored [n, k], used as its transpose.
+                let (k, n) = (rs[0], rs[1]);
+                let t: Vec<H> = (0..n * k).map(|i| rv[(i % k) * n + i / k]).collect();
+                let t = Flex::float_from_data(TensorData::new(t, vec![n, k]), &Default::default());
+                Flex::float_swap_dims(t, 0, 1)
+            } else {
+                Flex::float_from_data(
+                    TensorData::new(rv.clone(), rs.to_vec()),
+                    &Default::default(),
+                )
+            };
+            let out = Flex::float_matmul(lhs, rhs);
+            let (k, n) = (rs[rs.len() - 2], rs[rs.len() - 1]);
+            let m = ls[ls.len() - 2];
+            let batches = ln / (m * k);
+            let rb = rn / (k * n).max(1);
+            let got: Vec<H> = out.into_data().try_into_vec().unwrap();
+            assert_eq!(got.len(), batches * m * n);
+            for b in 0..batches {
+                let roff = if rb == 1 { 0 } else { b * k * n };
+                for i in 0..m {
+                    for j in 0..n {
+                        let want: f64 = (0..k)
+                            .map(|kk| {
+                                to(lv[b * m * k + i * k + kk]) as f64
+                                    * to(rv[roff + kk * n + j]) as f64
+                            })
+                            .sum();
+                        let g = to(got[b * m * n + i * n + j]) as f64;
+                        assert!(
+                            (g - want).abs() <= ulp * want.abs() + 1e-4,
+                            "{ls:?} x {rs:?} [{b}, {i}, {j}]: {g} vs {want}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn test_matmul_half_blocked() {
+        check_half_matmul::<bf16>(bf16::from_f32, bf16::to_f32, 1.0 / 128.0);
+        check_half_matmul::<f16>(f16::from_f32, f16::to_f32, 1.0 / 1024.0);
     }
 
     #[test]

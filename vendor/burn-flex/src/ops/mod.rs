@@ -107,6 +107,7 @@ pub mod flip;
 mod float;
 pub mod gather_scatter;
 pub mod grid_sample;
+mod half;
 mod int;
 pub mod interpolate;
 pub mod mask;

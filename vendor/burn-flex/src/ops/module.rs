@@ -16,11 +16,16 @@ use burn_backend::{
 use burn_std::{Bytes, IntDType, Shape};
 use bytemuck::Pod;
 
-/// Cast a tensor from half-precision type E to f32.
+/// Cast a tensor from half-precision type E to f32 (f16 and bf16 vectorised, `crate::ops::half`).
 pub(crate) fn cast_to_f32<E: Element + Pod + Copy>(
     tensor: FlexTensor,
     to_f32: fn(E) -> f32,
 ) -> FlexTensor {
+    match tensor.dtype() {
+        DType::F16 => return crate::ops::half::to_f32::<burn_std::f16>(&tensor),
+        DType::BF16 => return crate::ops::half::to_f32::<burn_std::bf16>(&tensor),
+        _ => {}
+    }
     let tensor = tensor.to_contiguous();
     let shape = tensor.layout().shape().clone();
     let data: &[E] = tensor.storage();
@@ -29,11 +34,16 @@ pub(crate) fn cast_to_f32<E: Element + Pod + Copy>(
     FlexTensor::new(bytes, Layout::contiguous(shape), DType::F32)
 }
 
-/// Cast a tensor from f32 back to half-precision type E.
+/// Cast a tensor from f32 back to half-precision type E (f16 and bf16 vectorised).
 pub(crate) fn cast_from_f32<E: Element + Pod + Copy>(
     tensor: FlexTensor,
     from_f32: fn(f32) -> E,
 ) -> FlexTensor {
+    match E::dtype() {
+        DType::F16 => return crate::ops::half::from_f32::<burn_std::f16>(&tensor),
+        DType::BF16 => return crate::ops::half::from_f32::<burn_std::bf16>(&tensor),
+        _ => {}
+    }
     let tensor = tensor.to_contiguous();
     let shape = tensor.layout().shape().clone();
     let data: &[f32] = tensor.storage();

@@ -7,8 +7,8 @@
 //!
 //! Supported dtypes: f32, f64, f16 (native), bf16 (via f32 conversion)
 
+use crate::ops::half::{from_f32, to_f32};
 use alloc::vec;
-use alloc::vec::Vec;
 use burn_backend::{DType, Element};
 use burn_std::{Bytes, ElementAdd, Shape, bf16, f16};
 
@@ -194,10 +194,10 @@ pub fn max_pool3d_with_indices_bf16(
     dilation: [usize; 3],
     ceil_mode: bool,
 ) -> (FlexTensor, FlexTensor) {
-    let x_f32 = convert_bf16_to_f32(&x);
+    let x_f32 = to_f32::<bf16>(&x);
     let (output_f32, indices) =
         max_pool3d_with_indices_f32(x_f32, kernel_size, stride, padding, dilation, ceil_mode);
-    (convert_f32_to_bf16(&output_f32), indices)
+    (from_f32::<bf16>(&output_f32), indices)
 }
 
 #[inline]
@@ -623,7 +623,7 @@ pub fn avg_pool3d_bf16(
     count_include_pad: bool,
     ceil_mode: bool,
 ) -> FlexTensor {
-    let x_f32 = convert_bf16_to_f32(&x);
+    let x_f32 = to_f32::<bf16>(&x);
     let result_f32 = avg_pool3d_f32(
         x_f32,
         kernel_size,
@@ -632,7 +632,7 @@ pub fn avg_pool3d_bf16(
         count_include_pad,
         ceil_mode,
     );
-    convert_f32_to_bf16(&result_f32)
+    from_f32::<bf16>(&result_f32)
 }
 #[inline(always)]
 fn padded_len_avgpool(out: usize, kernel: usize, stride: usize, pad: usize, input: usize) -> usize {
@@ -962,16 +962,16 @@ adaptive_avg_pool3d_typed!(
 );
 
 pub fn adaptive_avg_pool3d_bf16(x: FlexTensor, output_size: [usize; 3]) -> FlexTensor {
-    let x_f32 = convert_bf16_to_f32(&x);
+    let x_f32 = to_f32::<bf16>(&x);
     let result_f32 = adaptive_avg_pool3d_f32(x_f32, output_size);
-    convert_f32_to_bf16(&result_f32)
+    from_f32::<bf16>(&result_f32)
 }
 
 pub fn adaptive_avg_pool3d_backward_bf16(x: FlexTensor, grad: FlexTensor) -> FlexTensor {
-    let x_f32 = convert_bf16_to_f32(&x);
-    let grad_f32 = convert_bf16_to_f32(&grad);
+    let x_f32 = to_f32::<bf16>(&x);
+    let grad_f32 = to_f32::<bf16>(&grad);
     let result_f32 = adaptive_avg_pool3d_backward_f32(x_f32, grad_f32);
-    convert_f32_to_bf16(&result_f32)
+    from_f32::<bf16>(&result_f32)
 }
 
 /// Generic 3D adaptive average pooling implementation.
@@ -1187,10 +1187,10 @@ pub fn max_pool2d_backward_bf16(
     grad: FlexTensor,
     indices: FlexTensor,
 ) -> FlexTensor {
-    let x_f32 = convert_bf16_to_f32(&x);
-    let grad_f32 = convert_bf16_to_f32(&grad);
+    let x_f32 = to_f32::<bf16>(&x);
+    let grad_f32 = to_f32::<bf16>(&grad);
     let result_f32 = max_pool2d_backward_f32(x_f32, grad_f32, indices);
-    convert_f32_to_bf16(&result_f32)
+    from_f32::<bf16>(&result_f32)
 }
 
 max_pool3d_backward_typed!(max_pool3d_backward_f32, f32, DType::F32, 0.0f32);
@@ -1347,8 +1347,8 @@ pub fn avg_pool2d_backward_bf16(
     padding: [usize; 2],
     count_include_pad: bool,
 ) -> FlexTensor {
-    let x_f32 = convert_bf16_to_f32(&x);
-    let grad_f32 = convert_bf16_to_f32(&grad);
+    let x_f32 = to_f32::<bf16>(&x);
+    let grad_f32 = to_f32::<bf16>(&grad);
     let result_f32 = avg_pool2d_backward_f32(
         x_f32,
         grad_f32,
@@ -1357,7 +1357,7 @@ pub fn avg_pool2d_backward_bf16(
         padding,
         count_include_pad,
     );
-    convert_f32_to_bf16(&result_f32)
+    from_f32::<bf16>(&result_f32)
 }
 
 avg_pool3d_backward_typed!(
@@ -1549,10 +1549,10 @@ pub fn adaptive_avg_pool2d_backward_f16(x: FlexTensor, grad: FlexTensor) -> Flex
 
 /// Adaptive avg pool 2D backward for bf16.
 pub fn adaptive_avg_pool2d_backward_bf16(x: FlexTensor, grad: FlexTensor) -> FlexTensor {
-    let x_f32 = convert_bf16_to_f32(&x);
-    let grad_f32 = convert_bf16_to_f32(&grad);
+    let x_f32 = to_f32::<bf16>(&x);
+    let grad_f32 = to_f32::<bf16>(&grad);
     let result_f32 = adaptive_avg_pool2d_backward_f32(x_f32, grad_f32);
-    convert_f32_to_bf16(&result_f32)
+    from_f32::<bf16>(&result_f32)
 }
 
 adaptive_avg_pool3d_backward_typed!(
@@ -1704,27 +1704,6 @@ fn squeeze_3d_to_1d(x: FlexTensor) -> FlexTensor {
 // ============================================================================
 // bf16 conversion helpers
 // ============================================================================
-
-fn convert_bf16_to_f32(tensor: &FlexTensor) -> FlexTensor {
-    let tensor = tensor.to_contiguous();
-    let data: &[bf16] = tensor.storage();
-    let f32_data: Vec<f32> = data.iter().map(|x| x.to_f32()).collect();
-    FlexTensor::new(
-        Bytes::from_elems(f32_data),
-        Layout::contiguous(tensor.layout().shape().clone()),
-        DType::F32,
-    )
-}
-
-fn convert_f32_to_bf16(tensor: &FlexTensor) -> FlexTensor {
-    let data: &[f32] = tensor.storage();
-    let bf16_data: Vec<bf16> = data.iter().map(|x| bf16::from_f32(*x)).collect();
-    FlexTensor::new(
-        Bytes::from_elems(bf16_data),
-        Layout::contiguous(tensor.layout().shape().clone()),
-        DType::BF16,
-    )
-}
 
 // ============================================================================
 // Tests

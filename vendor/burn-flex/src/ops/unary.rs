@@ -178,32 +178,13 @@ pub fn map_float_kernel(
             tensor
         }
         DType::F64 => unary_op_typed(tensor, f64_op),
-        DType::F16 => map_half_kernel(tensor, f32_kernel, f16::to_f32, f16::from_f32),
-        DType::BF16 => map_half_kernel(tensor, f32_kernel, bf16::to_f32, bf16::from_f32),
+        // Half precision: widen, run the f32 kernel, round back (`crate::ops::half`).
+        DType::F16 | DType::BF16 => {
+            crate::ops::half::via_f32([&tensor], |[t]| map_float_kernel(t, f32_kernel, f64_op))
+                .expect("half dtype")
+        }
         dtype => panic!("map_float_kernel: unsupported dtype {:?}", dtype),
     }
-}
-
-/// [`map_float_kernel`] for a half type: widen to f32, run the kernel, narrow.
-fn map_half_kernel<H: burn_backend::Element + bytemuck::Pod>(
-    tensor: FlexTensor,
-    f32_kernel: fn(&mut [f32]),
-    widen: fn(H) -> f32,
-    narrow: fn(f32) -> H,
-) -> FlexTensor {
-    let tensor = tensor.to_contiguous();
-    let shape = tensor.layout().shape().clone();
-    let n = shape.num_elements();
-    let src: &[H] = tensor.storage();
-    let start = tensor.layout().start_offset();
-    let mut wide: Vec<f32> = src[start..start + n].iter().map(|&h| widen(h)).collect();
-    crate::simd::math::par_inplace(&mut wide, f32_kernel);
-    let out: Vec<H> = wide.into_iter().map(narrow).collect();
-    FlexTensor::new(
-        Bytes::from_elems(out),
-        Layout::contiguous(shape),
-        H::dtype(),
-    )
 }
 
 /// Exponential: e^x

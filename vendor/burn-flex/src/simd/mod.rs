@@ -16,6 +16,9 @@ pub mod kernels;
 // Vectorised exp / erf / GELU / softmax (plain Rust, multiversioned; no macerator needed)
 pub mod math;
 
+// Vectorised f16 / bf16 <-> f32 slice conversions (half precision computes in f32)
+pub mod convert;
+
 // SIMD-aligned memory allocation
 #[cfg(feature = "simd")]
 pub mod aligned;

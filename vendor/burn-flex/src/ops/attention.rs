@@ -994,6 +994,8 @@ fn naive_attention_head<T: FlashGemm>(
         });
     }
 
+    // Scale, cap, mask and bias the scores in place, then one softmax per row; a plain row
+    // (no adjustment) goes straight to the softmax with the scale folded in.
     let plain = softcap.is_none() && mask.is_none() && causal_offset.is_none() && bias.is_none();
     for qi in 0..seq_q {
         let row = &mut scores[qi * seq_kv..(qi + 1) * seq_kv];
@@ -1001,53 +1003,27 @@ fn naive_attention_head<T: FlashGemm>(
             T::softmax_row(row, scale);
             continue;
         }
-
-        let mut row_max = neg_inf;
         for (ki, s) in row.iter_mut().enumerate() {
             let mut val = *s * scale;
-
             if let Some(cap) = softcap {
                 val = cap * (val / cap).tanh();
             }
-
             if let Some(m) = mask
                 && m[qi * seq_kv + ki] != 0
             {
                 val = neg_inf;
             }
-
             if let Some(offset) = causal_offset
                 && (ki as isize) > (qi as isize) + offset
             {
                 val = neg_inf;
             }
-
             if let Some(b) = bias {
                 val += b[qi * seq_kv + ki];
             }
-
             *s = val;
-            if val > row_max {
-                row_max = val;
-            }
         }
-
-        if row_max == neg_inf {
-            row.fill(T::zero());
-            continue;
-        }
-
-        let mut sum = T::zero();
-        for s in row.iter_mut() {
-            let e = (*s - row_max).exp();
-            *s = e;
-            sum += e;
-        }
-
-        let inv_sum = T::one() / sum;
-        for s in row.iter_mut() {
-            *s = *s * inv_sum;
-        }
+        T::softmax_row(row, T::one());
     }
 
     // output = softmax(scores) @ V

@@ -496,12 +496,11 @@ fn matmul_half_weight<H: HalfFloat + burn_std::Element>(
     }
     // Columns per block: a multiple of 16 that keeps both scratch buffers near 1 MiB.
     let nb = (HALF_BLOCK_ELEMS / k.max(m).max(1)).clamp(16, n.max(16)) / 16 * 16;
-    let out_ptr = SendPtr(output.storage_mut::<H>().as_mut_ptr());
+    let out_ptr = crate::ops::SendMutPtr::new(output.storage_mut::<H>().as_mut_ptr());
 
     // Blocks run in parallel when there are enough of them, else each gemm does.
-    let blocks = n.div_ceil(nb);
     #[cfg(feature = "rayon")]
-    let par_blocks = blocks >= 2 * rayon::current_num_threads();
+    let par_blocks = n.div_ceil(nb) >= 2 * rayon::current_num_threads();
     #[cfg(not(feature = "rayon"))]
     let par_blocks = false;
     let block = |j0: usize, w: &mut alloc::vec::Vec<f32>, o: &mut alloc::vec::Vec<f32>| {
@@ -517,8 +516,7 @@ fn matmul_half_weight<H: HalfFloat + burn_std::Element>(
                 H::slice_to_f32(&rhs_data[base..base + nbj], row);
             } else {
                 for (j, v) in row.iter_mut().enumerate() {
-                    let h = rhs_data[(base + j as isize * cs) as usize];
-                    H::slice_to_f32(core::slice::from_ref(&h), core::slice::from_mut(v));
+                    *v = rhs_data[(base + j as isize * cs) as usize].into();
                 }
             }
         }
@@ -546,8 +544,7 @@ fn matmul_half_weight<H: HalfFloat + burn_std::Element>(
         }
         for i in 0..m {
             // SAFETY: block columns are disjoint, so each output row segment has one writer.
-            let dst =
-                unsafe { core::slice::from_raw_parts_mut(out_ptr.get().add(i * n + j0), nbj) };
+            let dst = unsafe { core::slice::from_raw_parts_mut(out_ptr.ptr_add(i * n + j0), nbj) };
             H::slice_from_f32(&o[i * nbj..(i + 1) * nbj], dst);
         }
     };
@@ -567,20 +564,6 @@ fn matmul_half_weight<H: HalfFloat + burn_std::Element>(
     let (mut w, mut o) = (alloc::vec::Vec::new(), alloc::vec::Vec::new());
     starts.for_each(|j0| block(j0, &mut w, &mut o));
     output
-}
-
-/// A raw output pointer shared by the blocks of `matmul_half_weight`, which write disjoint
-/// columns.
-#[derive(Clone, Copy)]
-struct SendPtr<T>(*mut T);
-// SAFETY: only used for disjoint writes, see `matmul_half_weight`.
-unsafe impl<T> Send for SendPtr<T> {}
-// SAFETY: as above.
-unsafe impl<T> Sync for SendPtr<T> {}
-impl<T> SendPtr<T> {
-    fn get(self) -> *mut T {
-        self.0
-    }
 }
 
 // ============================================================================

@@ -12,7 +12,7 @@ use burn_std::{bf16, f16};
 const PAR_CHUNK: usize = 1 << 16;
 
 /// A half-precision float that flex computes with in f32.
-pub trait HalfFloat: Copy + Send + Sync + bytemuck::Pod + 'static {
+pub trait HalfFloat: Copy + Send + Sync + bytemuck::Pod + Into<f32> + 'static {
     /// `dst[i] = src[i] as f32`; the slices have the same length.
     fn slice_to_f32(src: &[Self], dst: &mut [f32]);
     /// `dst[i] = src[i]` rounded to nearest even; the slices have the same length.

@@ -19,6 +19,9 @@ pub mod math;
 // Vectorised f16 / bf16 <-> f32 slice conversions (half precision computes in f32)
 pub mod convert;
 
+// bf16 matrix multiply on Intel AMX tiles (inline assembly; detected at run time)
+pub mod amx;
+
 // SIMD-aligned memory allocation
 #[cfg(feature = "simd")]
 pub mod aligned;

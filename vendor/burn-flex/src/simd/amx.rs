@@ -266,8 +266,8 @@ mod imp {
     pub unsafe fn store_rounded(c: &[f32], rows: usize, cols: usize, out: *mut bf16, ldo: usize) {
         #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
         unsafe fn store(c: &[f32], rows: usize, cols: usize, out: *mut bf16, ldo: usize) {
-            let mask =
-                |n: usize| (((1u32 << n.min(16)) - 1) | if n >= 16 { 0xffff } else { 0 }) as u16;
+            // The low min(n, 16) lanes.
+            let mask = |n: usize| ((1u32 << n.min(16)) - 1) as u16;
             let (m0, m1) = (mask(cols), mask(cols.saturating_sub(16)));
             for r in 0..rows {
                 // SAFETY: `c` holds 32 x 32 values; the masks keep stores within `cols`.

@@ -6,9 +6,8 @@
 //! - conv3d: native implementation
 //!
 //! Optimizations:
-//! - Tiled im2col: Process output in tiles for better cache usage and parallelism
-//! - NHWC layout: Convert to channels-last for cache-friendly access
-//! - Nested parallelism: Batch and tile dimensions run in parallel via rayon
+//! - Tiled im2col straight from NCHW (weight used as stored, no channels-last copy), one gemm
+//!   per tile written into the output; tiles of all batch items run in parallel
 //! - 1x1 fast path: Skip im2col for pointwise convolutions
 //! - Depthwise fast path: For canonical depthwise (groups == c_in == c_out,
 //!   channels_per_group == 1), skip NHWC conversion, im2col, and gemm entirely.
@@ -56,7 +55,7 @@ macro_rules! conv3d_1x1_typed {
 /// Generates a conv3d typed function with 1x1, depthwise, small-channel, and
 /// direct fast-path checks.
 macro_rules! conv3d_typed {
-    ($fn_name:ident, $T:ty, $dtype:expr, $zero:expr, $gemm_fn:ident, $fn_1x1:ident, $fn_depthwise:ident, $fn_small_channel:ident $(, $fn_direct:ident)?) => {
+    ($fn_name:ident, $T:ty, $dtype:expr, $zero:expr, $one:expr, $fn_1x1:ident, $fn_depthwise:ident, $fn_small_channel:ident $(, $fn_direct:ident)?) => {
         pub fn $fn_name(
             x: FlexTensor,
             weight: FlexTensor,
@@ -79,7 +78,7 @@ macro_rules! conv3d_typed {
                     return $fn_direct(x, weight, bias, options);
                 }
             )?
-            conv3d_impl::<$T>(x, weight, bias, options, $dtype, $zero, $gemm_fn)
+            conv3d_impl::<$T>(x, weight, bias, options, $dtype, $zero, $one)
         }
     };
 }
@@ -185,7 +184,7 @@ conv3d_typed!(
     f32,
     DType::F32,
     0.0f32,
-    gemm_f32,
+    1.0f32,
     conv3d_1x1_f32,
     conv3d_depthwise_f32,
     conv3d_small_channel_f32,
@@ -196,7 +195,7 @@ conv3d_typed!(
     f64,
     DType::F64,
     0.0f64,
-    gemm_f64,
+    1.0f64,
     conv3d_1x1_f64,
     conv3d_depthwise_f64,
     conv3d_small_channel_f64,
@@ -205,13 +204,104 @@ conv3d_typed!(
 half_via_f32!(conv3d_f16, conv3d_f32, 3, ConvOptions);
 half_via_f32!(conv3d_bf16, conv3d_f32, 3, ConvOptions);
 
-/// Generic 3D convolution implementation using tiled im2col.
+/// Output positions per im2col tile of the generic path: the gemm's `n`. 256 keeps a 3x3x256
+/// tile's columns (2.4 MB) near L2 and gives 2+ tiles per thread on a 30x30 map; 128-256 ran
+/// 5-25 % faster than 512 or 1024 on 3x3 convs at 30-120 px (`examples/conv_rate.rs` in lseg).
+const TILE_SIZE: usize = 256;
+
+/// The geometry of one conv3d, as the im2col fill needs it.
+#[derive(Clone, Copy)]
+struct Im2col {
+    channels: usize,
+    kernel: [usize; 3],
+    stride: [usize; 3],
+    dilation: [usize; 3],
+    padding: [usize; 3],
+    input: [usize; 3],
+    output: [usize; 3],
+}
+
+impl Im2col {
+    /// Rows of the column matrix: `channels * kd * kh * kw`, in the weight's own order.
+    fn rows(&self) -> usize {
+        self.channels * self.kernel.iter().product::<usize>()
+    }
+
+    /// Fills `col` (`[rows, end - start]`, row-major) with the input values under each kernel
+    /// tap for output positions `start..end` (flattened `d, h, w`); padding reads zero.
+    /// `x` is one batch item's input for this group, `[channels, in_d * in_h * in_w]`.
+    fn fill<T: Copy>(&self, col: &mut [T], x: &[T], start: usize, end: usize, zero: T) {
+        let n = end - start;
+        let [in_d, in_h, in_w] = self.input;
+        let [_, out_h, out_w] = self.output;
+        let (sw, spatial_in) = (self.stride[2], in_d * in_h * in_w);
+        let mut rows = col.chunks_exact_mut(n);
+        for xc in x.chunks_exact(spatial_in).take(self.channels) {
+            for kd in 0..self.kernel[0] {
+                for kh in 0..self.kernel[1] {
+                    for kw in 0..self.kernel[2] {
+                        let row = rows.next().expect("im2col: column buffer too small");
+                        // iw = ow * sw + offset
+                        let offset = (kw * self.dilation[2]) as isize - self.padding[2] as isize;
+                        // the output columns whose tap lands inside the input row
+                        let lo = if offset >= 0 {
+                            0
+                        } else {
+                            offset.unsigned_abs().div_ceil(sw)
+                        };
+                        let hi = if offset >= in_w as isize {
+                            0
+                        } else {
+                            ((in_w as isize - offset) as usize).div_ceil(sw)
+                        };
+                        let mut p = start;
+                        while p < end {
+                            let (od, oh, ow0) =
+                                (p / (out_h * out_w), (p / out_w) % out_h, p % out_w);
+                            let ow1 = out_w.min(ow0 + (end - p));
+                            let seg = &mut row[p - start..p - start + (ow1 - ow0)];
+                            p += ow1 - ow0;
+                            let id = (od * self.stride[0] + kd * self.dilation[0]) as isize
+                                - self.padding[0] as isize;
+                            let ih = (oh * self.stride[1] + kh * self.dilation[1]) as isize
+                                - self.padding[1] as isize;
+                            if id < 0 || id >= in_d as isize || ih < 0 || ih >= in_h as isize {
+                                seg.fill(zero);
+                                continue;
+                            }
+                            let line = &xc[(id as usize * in_h + ih as usize) * in_w..][..in_w];
+                            let lo = lo.clamp(ow0, ow1);
+                            let hi = hi.clamp(lo, ow1);
+                            seg[..lo - ow0].fill(zero);
+                            seg[hi - ow0..].fill(zero);
+                            let inside = &mut seg[lo - ow0..hi - ow0];
+                            let first = (lo * sw) as isize + offset;
+                            if sw == 1 {
+                                inside.copy_from_slice(&line[first as usize..][..inside.len()]);
+                            } else {
+                                for (i, v) in inside.iter_mut().enumerate() {
+                                    *v = line[first as usize + i * sw];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Generic 3D convolution: im2col straight from the NCHW input, one tile of output positions
+/// at a time, and one gemm per tile and group written straight into the output.
 ///
-/// Tiled approach processes output in TILE_SIZE chunks:
-/// - Reduces memory usage (smaller im2col buffer per tile)
-/// - Enables tile-level parallelism
-/// - Improves cache utilization
-#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+/// A tile's column matrix is `[c_in_per_group * kd * kh * kw, tile]` with rows in the weight's
+/// own `(c, kd, kh, kw)` order, so the weight `[c_out, c_in_per_group * kd * kh * kw]` is used
+/// as stored and the input needs no channels-last copy: each row is filled from contiguous runs
+/// of one input row (a strided gather when the stride is not 1). The gemm writes
+/// `[c_out_per_group, tile]` into the output with row stride `spatial_out`: no result buffer,
+/// no scatter. Tiles run in parallel with single-threaded gemms, each worker reusing one column
+/// buffer; with fewer tiles than twice the threads they run in turn with parallel gemms.
+#[allow(clippy::too_many_arguments)]
 fn conv3d_impl<
     T: bytemuck::Pod + Clone + Copy + burn_backend::Element + burn_backend::ElementAdd + Send + Sync,
 >(
@@ -221,370 +311,145 @@ fn conv3d_impl<
     options: &ConvOptions<3>,
     dtype: DType,
     zero: T,
-    gemm_fn: fn(&[T], &[T], usize, usize, usize) -> Vec<T>,
+    one: T,
 ) -> FlexTensor {
     let x = x.to_contiguous();
     let weight = weight.to_contiguous();
 
     let x_shape = x.layout().shape();
     let w_shape = weight.layout().shape();
-
     let batch_size = x_shape[0];
     let channels_in = x_shape[1];
-    let in_d = x_shape[2];
-    let in_h = x_shape[3];
-    let in_w = x_shape[4];
-
+    let input = [x_shape[2], x_shape[3], x_shape[4]];
     let channels_out = w_shape[0];
     let channels_per_group = w_shape[1];
-    let kernel_d = w_shape[2];
-    let kernel_h = w_shape[3];
-    let kernel_w = w_shape[4];
-
-    let [stride_d, stride_h, stride_w] = options.stride;
-    let [pad_d, pad_h, pad_w] = options.padding_begin();
+    let kernel = [w_shape[2], w_shape[3], w_shape[4]];
     let groups = options.groups;
     let out_channels_per_group = channels_out / groups;
-
-    let out_d = calculate_conv_output_size(kernel_d, stride_d, pad_d, options.dilation[0], in_d);
-    let out_h = calculate_conv_output_size(kernel_h, stride_h, pad_h, options.dilation[1], in_h);
-    let out_w = calculate_conv_output_size(kernel_w, stride_w, pad_w, options.dilation[2], in_w);
+    let padding = options.padding_begin();
+    let output: [usize; 3] = core::array::from_fn(|i| {
+        calculate_conv_output_size(
+            kernel[i],
+            options.stride[i],
+            padding[i],
+            options.dilation[i],
+            input[i],
+        )
+    });
+    let geometry = Im2col {
+        channels: channels_per_group,
+        kernel,
+        stride: options.stride,
+        dilation: options.dilation,
+        padding,
+        input,
+        output,
+    };
 
     // Validate sizes won't overflow index calculations
-    let _total = [batch_size, channels_out, out_d, out_h, out_w]
+    let total = [batch_size, channels_out, output[0], output[1], output[2]]
         .iter()
         .try_fold(1usize, |acc, &x| acc.checked_mul(x))
         .expect("conv: output tensor dimensions would overflow index calculations");
-    let _col_total = [channels_per_group, kernel_d, kernel_h, kernel_w]
+    let col_len = [channels_per_group, kernel[0], kernel[1], kernel[2]]
         .iter()
         .try_fold(1usize, |acc, &x| acc.checked_mul(x))
         .expect("conv: kernel dimensions would overflow index calculations");
+    debug_assert_eq!(col_len, geometry.rows());
 
     let x_data: &[T] = x.storage();
     let w_data: &[T] = weight.storage();
-
-    let col_len = channels_per_group * kernel_d * kernel_h * kernel_w;
-    let spatial_out = out_d * out_h * out_w;
-
-    let [dilation_d, dilation_h, dilation_w] = options.dilation;
-
-    // Tile size for processing output pixels. Larger = better GEMM utilization,
-    // smaller = more parallelism and better cache usage. 512 is a good balance.
-    const TILE_SIZE: usize = 512;
+    let spatial_in = input.iter().product::<usize>();
+    let spatial_out = output.iter().product::<usize>();
     let num_tiles = spatial_out.div_ceil(TILE_SIZE);
+    let jobs = batch_size * num_tiles;
+    let tile_capacity = col_len * TILE_SIZE.min(spatial_out);
 
-    // Flatten kernel [c_out, c_in, kd, kh, kw] -> [c_out, kd, kh, kw, c_in]
-    // for GEMM. Expressed as a 2D transpose of (c_in, k_spatial) per c_out
-    // so the compiler can unroll the k_spatial inner loop; the older 5-
-    // nested formulation had a 10-term index expression LLVM wouldn't
-    // autovectorize.
-    let k_spatial = kernel_d * kernel_h * kernel_w;
-    let mut w_flat = vec![zero; channels_out * col_len];
-    for c_out in 0..channels_out {
-        let src_base = c_out * channels_per_group * k_spatial;
-        let dst_base = c_out * col_len;
-        for c_in in 0..channels_per_group {
-            let src_row = src_base + c_in * k_spatial;
-            for k in 0..k_spatial {
-                w_flat[dst_base + k * channels_per_group + c_in] = w_data[src_row + k];
+    let mut out = vec![zero; total];
+    let dst = crate::ops::SendMutPtr::new(out.as_mut_ptr());
+    let run_tile = |job: usize, col: &mut [T], parallelism: gemm::Parallelism| {
+        let (b, tile) = (job / num_tiles, job % num_tiles);
+        let start = tile * TILE_SIZE;
+        let end = (start + TILE_SIZE).min(spatial_out);
+        let n = end - start;
+        let col = &mut col[..col_len * n];
+        for g in 0..groups {
+            let x_group = &x_data[(b * channels_in + g * channels_per_group) * spatial_in..]
+                [..channels_per_group * spatial_in];
+            geometry.fill(col, x_group, start, end, zero);
+            let out_c_start = g * out_channels_per_group;
+            // SAFETY: the gemm writes rows out_c_start.. of this group, columns start..end of
+            // batch item b: inside `out`, and no other job writes them; the lhs is this group's
+            // weight rows and the rhs the filled `[col_len, n]` buffer, both in bounds.
+            unsafe {
+                gemm::gemm(
+                    out_channels_per_group,
+                    n,
+                    col_len,
+                    dst.ptr_add((b * channels_out + out_c_start) * spatial_out + start),
+                    1,
+                    spatial_out as isize,
+                    false,
+                    w_data.as_ptr().add(out_c_start * col_len),
+                    1,
+                    col_len as isize,
+                    col.as_ptr(),
+                    1,
+                    n as isize,
+                    zero,
+                    one,
+                    false,
+                    false,
+                    false,
+                    parallelism,
+                );
             }
-        }
-    }
-
-    // Convert input to NHWC layout for cache-friendly access in im2col.
-    // Loop order (c innermost, spatial outer) is intentional: on aarch64
-    // M3 Max, strided loads + contiguous stores beat the inverse by
-    // 10-35% per layer. Load prefetchers outrun the store write buffer.
-    let nhwc_stride = (
-        in_d * in_h * in_w * channels_in,
-        in_h * in_w * channels_in,
-        in_w * channels_in,
-        channels_in,
-        1,
-    );
-    let mut x_nhwc = vec![zero; batch_size * in_d * in_h * in_w * channels_in];
-    for b in 0..batch_size {
-        for d in 0..in_d {
-            for h in 0..in_h {
-                for w in 0..in_w {
-                    for c in 0..channels_in {
-                        let src_idx = b * channels_in * in_d * in_h * in_w
-                            + c * in_d * in_h * in_w
-                            + d * in_h * in_w
-                            + h * in_w
-                            + w;
-                        let dst_idx = b * nhwc_stride.0
-                            + d * nhwc_stride.1
-                            + h * nhwc_stride.2
-                            + w * nhwc_stride.3
-                            + c;
-                        x_nhwc[dst_idx] = x_data[src_idx];
-                    }
-                }
-            }
-        }
-    }
-
-    // Use tiled parallel execution
-    let output = {
-        #[cfg(feature = "rayon")]
-        {
-            use rayon::prelude::*;
-
-            let mut dst = vec![zero; batch_size * channels_out * spatial_out];
-            let dst_ptr = crate::ops::SendMutPtr::new(dst.as_mut_ptr());
-
-            // Process batches and tiles in parallel (nested parallelism)
-            (0..batch_size).into_par_iter().for_each(|b| {
-                (0..num_tiles).into_par_iter().for_each(|tile_idx| {
-                    let tile_start = tile_idx * TILE_SIZE;
-                    let tile_end = (tile_start + TILE_SIZE).min(spatial_out);
-                    let tile_size = tile_end - tile_start;
-
-                    // Process each group separately
-                    for g in 0..groups {
-                        let in_c_start = g * channels_per_group;
-                        let out_c_start = g * out_channels_per_group;
-
-                        // Build im2col for this tile and group
-                        let mut col_tile = vec![zero; col_len * tile_size];
-
-                        im2col_3d_tile(
-                            &mut col_tile,
-                            &x_nhwc,
-                            tile_start,
-                            tile_end,
-                            out_h,
-                            out_w,
-                            kernel_d,
-                            kernel_h,
-                            kernel_w,
-                            stride_d,
-                            stride_h,
-                            stride_w,
-                            dilation_d,
-                            dilation_h,
-                            dilation_w,
-                            pad_d,
-                            pad_h,
-                            pad_w,
-                            in_d,
-                            in_h,
-                            in_w,
-                            channels_per_group,
-                            col_len,
-                            b,
-                            in_c_start,
-                            nhwc_stride,
-                        );
-
-                        // Get weight slice for this group
-                        let w_start = out_c_start * col_len;
-                        let w_end = w_start + out_channels_per_group * col_len;
-                        let w_group = &w_flat[w_start..w_end];
-
-                        // GEMM: w_group[out_c_per_group, col_len] @ col_tile[tile_size, col_len]^T
-                        let result = gemm_fn(
-                            w_group,
-                            &col_tile,
-                            out_channels_per_group,
-                            col_len,
-                            tile_size,
-                        );
-
-                        // Write results to output for this group's output channels
-                        for (local_idx, global_idx) in (tile_start..tile_end).enumerate() {
-                            for c_out in 0..out_channels_per_group {
-                                let dst_idx = b * channels_out * spatial_out
-                                    + (out_c_start + c_out) * spatial_out
-                                    + global_idx;
-                                let res_idx = c_out * tile_size + local_idx;
-                                unsafe {
-                                    debug_assert!(
-                                        dst_idx < batch_size * channels_out * spatial_out
-                                    );
-                                    dst_ptr.write(dst_idx, result[res_idx]);
-                                }
-                            }
-                        }
-                    }
-                });
-            });
-            dst
-        }
-        #[cfg(not(feature = "rayon"))]
-        {
-            // Sequential path with tiling
-            let mut output = vec![zero; batch_size * channels_out * spatial_out];
-
-            for b in 0..batch_size {
-                for tile_idx in 0..num_tiles {
-                    let tile_start = tile_idx * TILE_SIZE;
-                    let tile_end = (tile_start + TILE_SIZE).min(spatial_out);
-                    let tile_size = tile_end - tile_start;
-
-                    // Process each group separately
-                    for g in 0..groups {
-                        let in_c_start = g * channels_per_group;
-                        let out_c_start = g * out_channels_per_group;
-
-                        let mut col_tile = vec![zero; col_len * tile_size];
-
-                        im2col_3d_tile(
-                            &mut col_tile,
-                            &x_nhwc,
-                            tile_start,
-                            tile_end,
-                            out_h,
-                            out_w,
-                            kernel_d,
-                            kernel_h,
-                            kernel_w,
-                            stride_d,
-                            stride_h,
-                            stride_w,
-                            dilation_d,
-                            dilation_h,
-                            dilation_w,
-                            pad_d,
-                            pad_h,
-                            pad_w,
-                            in_d,
-                            in_h,
-                            in_w,
-                            channels_per_group,
-                            col_len,
-                            b,
-                            in_c_start,
-                            nhwc_stride,
-                        );
-
-                        // Get weight slice for this group
-                        let w_start = out_c_start * col_len;
-                        let w_end = w_start + out_channels_per_group * col_len;
-                        let w_group = &w_flat[w_start..w_end];
-
-                        // GEMM for this group
-                        let result = gemm_fn(
-                            w_group,
-                            &col_tile,
-                            out_channels_per_group,
-                            col_len,
-                            tile_size,
-                        );
-
-                        // Write results to output for this group's output channels
-                        for (local_idx, global_idx) in (tile_start..tile_end).enumerate() {
-                            for c_out in 0..out_channels_per_group {
-                                let dst_idx = b * channels_out * spatial_out
-                                    + (out_c_start + c_out) * spatial_out
-                                    + global_idx;
-                                let res_idx = c_out * tile_size + local_idx;
-                                output[dst_idx] = result[res_idx];
-                            }
-                        }
-                    }
-                }
-            }
-            output
         }
     };
 
-    let mut output = output;
+    #[cfg(feature = "rayon")]
+    let threads = rayon::current_num_threads();
+    #[cfg(not(feature = "rayon"))]
+    let threads = 1;
+    if threads > 1 && jobs >= 2 * threads {
+        #[cfg(feature = "rayon")]
+        {
+            use rayon::prelude::*;
+            (0..jobs).into_par_iter().for_each_init(
+                || vec![zero; tile_capacity],
+                |col, job| run_tile(job, col, gemm::Parallelism::None),
+            );
+        }
+    } else {
+        #[cfg(feature = "rayon")]
+        let parallelism =
+            if out_channels_per_group * TILE_SIZE.min(spatial_out) * col_len >= 192 * 192 * 192 {
+                gemm::Parallelism::Rayon(0)
+            } else {
+                gemm::Parallelism::None
+            };
+        #[cfg(not(feature = "rayon"))]
+        let parallelism = gemm::Parallelism::None;
+        let mut col = vec![zero; tile_capacity];
+        for job in 0..jobs {
+            run_tile(job, &mut col, parallelism);
+        }
+    }
+
     if let Some(bias) = bias {
         let bias = bias.to_contiguous();
         let bias_data: &[T] = bias.storage();
-        add_bias(
-            &mut output,
-            bias_data,
-            batch_size,
-            channels_out,
-            spatial_out,
-        );
+        add_bias(&mut out, bias_data, batch_size, channels_out, spatial_out);
     }
 
-    let out_shape = Shape::from(vec![batch_size, channels_out, out_d, out_h, out_w]);
-    FlexTensor::new(
-        Bytes::from_elems(output),
-        Layout::contiguous(out_shape),
-        dtype,
-    )
-}
-
-/// Build im2col tile for a range of output positions.
-///
-/// Fills `col_tile` with shape [tile_size, col_len] where each row is a flattened
-/// patch from the NHWC input for one output position.
-#[allow(clippy::too_many_arguments)]
-fn im2col_3d_tile<T: bytemuck::Pod + Copy>(
-    col_tile: &mut [T],
-    x_nhwc: &[T],
-    tile_start: usize,
-    tile_end: usize,
-    out_h: usize,
-    out_w: usize,
-    kernel_d: usize,
-    kernel_h: usize,
-    kernel_w: usize,
-    stride_d: usize,
-    stride_h: usize,
-    stride_w: usize,
-    dilation_d: usize,
-    dilation_h: usize,
-    dilation_w: usize,
-    pad_d: usize,
-    pad_h: usize,
-    pad_w: usize,
-    in_d: usize,
-    in_h: usize,
-    in_w: usize,
-    channels_per_group: usize,
-    col_len: usize,
-    b: usize,
-    in_c_start: usize,
-    nhwc_stride: (usize, usize, usize, usize, usize),
-) {
-    for (local_idx, global_idx) in (tile_start..tile_end).enumerate() {
-        let out_d_idx = global_idx / (out_h * out_w);
-        let rem = global_idx % (out_h * out_w);
-        let out_h_idx = rem / out_w;
-        let out_w_idx = rem % out_w;
-
-        let mut col_offset = 0;
-        for kd in 0..kernel_d {
-            let id = (out_d_idx * stride_d + kd * dilation_d) as isize - pad_d as isize;
-            for kh in 0..kernel_h {
-                let ih = (out_h_idx * stride_h + kh * dilation_h) as isize - pad_h as isize;
-                for kw in 0..kernel_w {
-                    let iw = (out_w_idx * stride_w + kw * dilation_w) as isize - pad_w as isize;
-
-                    if id >= 0
-                        && id < in_d as isize
-                        && ih >= 0
-                        && ih < in_h as isize
-                        && iw >= 0
-                        && iw < in_w as isize
-                    {
-                        let id = id as usize;
-                        let ih = ih as usize;
-                        let iw = iw as usize;
-                        let inp_base = b * nhwc_stride.0
-                            + id * nhwc_stride.1
-                            + ih * nhwc_stride.2
-                            + iw * nhwc_stride.3
-                            + in_c_start;
-                        for c in 0..channels_per_group {
-                            col_tile[local_idx * col_len + col_offset] = x_nhwc[inp_base + c];
-                            col_offset += 1;
-                        }
-                    } else {
-                        // Padding: skip channels_per_group positions (already zero)
-                        col_offset += channels_per_group;
-                    }
-                }
-            }
-        }
-    }
+    let out_shape = Shape::from(vec![
+        batch_size,
+        channels_out,
+        output[0],
+        output[1],
+        output[2],
+    ]);
+    FlexTensor::new(Bytes::from_elems(out), Layout::contiguous(out_shape), dtype)
 }
 
 /// Check if this is a 1x1 convolution that can use the fast path.
@@ -1728,58 +1593,6 @@ fn conv3d_direct_impl<
 }
 
 // ============================================================================
-// gemm implementations
-// ============================================================================
-//
-// One thin wrapper per element type around `gemm::gemm` with the strides and
-// parallelism heuristic fixed to what conv3d_impl needs. The wrappers share
-// every line of logic aside from the numeric type, zero, and one literals,
-// so they're generated via a macro.
-
-macro_rules! gemm_typed {
-    ($fn_name:ident, $T:ty, $zero:expr, $one:expr) => {
-        fn $fn_name(a: &[$T], b: &[$T], m: usize, k: usize, n: usize) -> Vec<$T> {
-            let mut c = vec![$zero; m * n];
-            #[cfg(feature = "rayon")]
-            let parallelism = if m * n * k >= 192 * 192 * 192 {
-                gemm::Parallelism::Rayon(0)
-            } else {
-                gemm::Parallelism::None
-            };
-            #[cfg(not(feature = "rayon"))]
-            let parallelism = gemm::Parallelism::None;
-            unsafe {
-                gemm::gemm(
-                    m,
-                    n,
-                    k,
-                    c.as_mut_ptr(),
-                    1,
-                    n as isize,
-                    false,
-                    a.as_ptr(),
-                    1,
-                    k as isize,
-                    b.as_ptr(),
-                    k as isize,
-                    1,
-                    $zero,
-                    $one,
-                    false,
-                    false,
-                    false,
-                    parallelism,
-                );
-            }
-            c
-        }
-    };
-}
-
-gemm_typed!(gemm_f32, f32, 0.0f32, 1.0f32);
-gemm_typed!(gemm_f64, f64, 0.0f64, 1.0f64);
-
-// ============================================================================
 // Tests
 // ============================================================================
 
@@ -1796,6 +1609,132 @@ mod tests {
     use super::*;
     use burn_backend::TensorData;
     use burn_std::{bf16, f16};
+
+    /// Naive conv3d on NCDHW data, the reference for the generic im2col path.
+    #[allow(clippy::too_many_arguments)]
+    fn naive_conv3d(
+        x: &[f32],
+        w: &[f32],
+        bias: &[f32],
+        [batch, c_in, in_d, in_h, in_w]: [usize; 5],
+        [c_out, cpg, kd, kh, kw]: [usize; 5],
+        options: &ConvOptions<3>,
+        [out_d, out_h, out_w]: [usize; 3],
+    ) -> Vec<f32> {
+        let ocpg = c_out / options.groups;
+        let [sd, sh, sw] = options.stride;
+        let [dd, dh, dw] = options.dilation;
+        let [pd, ph, pw] = options.padding_begin();
+        let mut out = vec![0.0f32; batch * c_out * out_d * out_h * out_w];
+        for b in 0..batch {
+            for co in 0..c_out {
+                let g = co / ocpg;
+                for (od, oh, ow) in (0..out_d)
+                    .flat_map(|d| (0..out_h).flat_map(move |h| (0..out_w).map(move |w| (d, h, w))))
+                {
+                    let mut acc = 0.0f64;
+                    for c in 0..cpg {
+                        for (a, bb, cc) in (0..kd).flat_map(|a| {
+                            (0..kh).flat_map(move |bb| (0..kw).map(move |cc| (a, bb, cc)))
+                        }) {
+                            let id = (od * sd + a * dd) as isize - pd as isize;
+                            let ih = (oh * sh + bb * dh) as isize - ph as isize;
+                            let iw = (ow * sw + cc * dw) as isize - pw as isize;
+                            if id < 0 || ih < 0 || iw < 0 {
+                                continue;
+                            }
+                            let (id, ih, iw) = (id as usize, ih as usize, iw as usize);
+                            if id >= in_d || ih >= in_h || iw >= in_w {
+                                continue;
+                            }
+                            let ci = g * cpg + c;
+                            let xv = x[(((b * c_in + ci) * in_d + id) * in_h + ih) * in_w + iw];
+                            let wv = w[(((co * cpg + c) * kd + a) * kh + bb) * kw + cc];
+                            acc += xv as f64 * wv as f64;
+                        }
+                    }
+                    out[(((b * c_out + co) * out_d + od) * out_h + oh) * out_w + ow] =
+                        acc as f32 + bias[co];
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn test_conv3d_generic_matches_naive() {
+        // (x shape, weight shape, stride, padding, dilation, groups): several tiles (in
+        // parallel) and a single tile (in turn), stride 1 and 2, dilation, groups, batch, 3-D.
+        let cases: [(
+            [usize; 5],
+            [usize; 5],
+            [usize; 3],
+            [usize; 3],
+            [usize; 3],
+            usize,
+        ); 4] = [
+            (
+                [2, 8, 1, 23, 29],
+                [6, 8, 1, 3, 3],
+                [1, 1, 1],
+                [0, 1, 1],
+                [1, 1, 1],
+                1,
+            ),
+            (
+                [1, 8, 1, 17, 19],
+                [4, 4, 1, 3, 3],
+                [2, 2, 2],
+                [0, 1, 1],
+                [1, 1, 1],
+                2,
+            ),
+            (
+                [1, 6, 1, 20, 21],
+                [5, 6, 1, 3, 2],
+                [1, 2, 1],
+                [0, 2, 1],
+                [1, 2, 3],
+                1,
+            ),
+            (
+                [2, 5, 4, 9, 11],
+                [3, 5, 2, 3, 3],
+                [1, 1, 2],
+                [1, 1, 1],
+                [1, 1, 1],
+                1,
+            ),
+        ];
+        for (xs, ws, stride, padding, dilation, groups) in cases {
+            let options = ConvOptions::new(stride, padding, dilation, groups);
+            let out: [usize; 3] = core::array::from_fn(|i| {
+                calculate_conv_output_size(ws[i + 2], stride[i], padding[i], dilation[i], xs[i + 2])
+            });
+            let x: Vec<f32> = (0..xs.iter().product::<usize>())
+                .map(|i| ((i * 37 % 101) as f32 - 50.0) / 50.0)
+                .collect();
+            let w: Vec<f32> = (0..ws.iter().product::<usize>())
+                .map(|i| ((i * 53 % 89) as f32 - 44.0) / 44.0)
+                .collect();
+            let bias: Vec<f32> = (0..ws[0]).map(|i| i as f32 * 0.25 - 0.5).collect();
+            let expected = naive_conv3d(&x, &w, &bias, xs, ws, &options, out);
+            let got = conv3d_f32(
+                FlexTensor::from_data(TensorData::new(x, xs.to_vec())),
+                FlexTensor::from_data(TensorData::new(w, ws.to_vec())),
+                Some(FlexTensor::from_data(TensorData::new(bias, vec![ws[0]]))),
+                &options,
+            );
+            assert_eq!(
+                got.layout().shape().to_vec(),
+                vec![xs[0], ws[0], out[0], out[1], out[2]]
+            );
+            let got: Vec<f32> = got.into_data().try_into_vec().unwrap();
+            for (i, (g, e)) in got.iter().zip(&expected).enumerate() {
+                assert!((g - e).abs() < 1e-4, "{xs:?} {ws:?} at {i}: {g} vs {e}");
+            }
+        }
+    }
 
     #[test]
     fn test_conv1d_direct_path() {

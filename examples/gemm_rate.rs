@@ -5,18 +5,14 @@ use std::time::Instant;
 
 use lseg::Backend;
 use lseg::Precision;
-use lseg::burn::tensor::{DType, Tensor, TensorData};
+use lseg::burn::tensor::{Tensor, TensorData};
 
 fn main() -> lseg::Result<()> {
     let a: Vec<String> = std::env::args().skip(1).collect();
     let backend: Backend = a.first().map(String::as_str).unwrap_or("flex").parse()?;
     let threads = a.get(1).and_then(|v| v.parse().ok()).unwrap_or(2);
     let precision: Precision = a.get(2).map(String::as_str).unwrap_or("f32").parse()?;
-    let dtype = match precision {
-        Precision::F32 => DType::F32,
-        Precision::F16 => DType::F16,
-        Precision::BF16 => DType::BF16,
-    };
+    let dtype = precision.dtype();
     lseg::set_num_threads(threads);
     let device = backend.device()?;
     // (m, k, n): ViT-L/16 at 480x480 (901 tokens): qkv, MLP in, MLP out; then a square one.

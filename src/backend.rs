@@ -154,7 +154,8 @@ pub enum Precision {
 }
 
 impl Precision {
-    pub(crate) fn dtype(self) -> DType {
+    /// The burn element type of tensors in this precision.
+    pub fn dtype(self) -> DType {
         match self {
             Self::F32 => DType::F32,
             Self::F16 => DType::F16,

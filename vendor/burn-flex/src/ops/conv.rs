@@ -222,11 +222,6 @@ struct Im2col {
 }
 
 impl Im2col {
-    /// Rows of the column matrix: `channels * kd * kh * kw`, in the weight's own order.
-    fn rows(&self) -> usize {
-        self.channels * self.kernel.iter().product::<usize>()
-    }
-
     /// Fills `col` (`[rows, end - start]`, row-major) with the input values under each kernel
     /// tap for output positions `start..end` (flattened `d, h, w`); padding reads zero.
     /// `x` is one batch item's input for this group, `[channels, in_d * in_h * in_w]`.
@@ -355,7 +350,6 @@ fn conv3d_impl<
         .iter()
         .try_fold(1usize, |acc, &x| acc.checked_mul(x))
         .expect("conv: kernel dimensions would overflow index calculations");
-    debug_assert_eq!(col_len, geometry.rows());
 
     let x_data: &[T] = x.storage();
     let w_data: &[T] = weight.storage();
@@ -421,15 +415,11 @@ fn conv3d_impl<
             );
         }
     } else {
-        #[cfg(feature = "rayon")]
-        let parallelism =
-            if out_channels_per_group * TILE_SIZE.min(spatial_out) * col_len >= 192 * 192 * 192 {
-                gemm::Parallelism::Rayon(0)
-            } else {
-                gemm::Parallelism::None
-            };
-        #[cfg(not(feature = "rayon"))]
-        let parallelism = gemm::Parallelism::None;
+        let parallelism = super::matmul::get_parallelism(
+            out_channels_per_group,
+            TILE_SIZE.min(spatial_out),
+            col_len,
+        );
         let mut col = vec![zero; tile_capacity];
         for job in 0..jobs {
             run_tile(job, &mut col, parallelism);

@@ -78,7 +78,7 @@ macro_rules! conv3d_typed {
                     return $fn_direct(x, weight, bias, options);
                 }
             )?
-            conv3d_impl::<$T>(x, weight, bias, options, $dtype, $zero, $one)
+            conv3d_impl::<$T>(x, weight, bias, options, $dtype, $zero, $one, None)
         }
     };
 }
@@ -104,7 +104,14 @@ conv_nd_via_3d!(
     ConvOptions
 );
 half_via_f32!(conv1d_f16, conv1d_f32, 1, ConvOptions);
-half_via_f32!(conv1d_bf16, conv1d_f32, 1, ConvOptions);
+conv_nd_via_3d!(
+    conv1d_bf16,
+    conv3d_bf16,
+    expand_1d_to_3d,
+    squeeze_3d_to_1d,
+    1,
+    ConvOptions
+);
 
 fn expand_1d_to_3d(
     x: &FlexTensor,
@@ -148,7 +155,14 @@ conv_nd_via_3d!(
     ConvOptions
 );
 half_via_f32!(conv2d_f16, conv2d_f32, 2, ConvOptions);
-half_via_f32!(conv2d_bf16, conv2d_f32, 2, ConvOptions);
+conv_nd_via_3d!(
+    conv2d_bf16,
+    conv3d_bf16,
+    expand_2d_to_3d,
+    squeeze_3d_to_2d,
+    2,
+    ConvOptions
+);
 
 fn expand_2d_to_3d(
     x: &FlexTensor,
@@ -202,7 +216,38 @@ conv3d_typed!(
     conv3d_direct_f64
 );
 half_via_f32!(conv3d_f16, conv3d_f32, 3, ConvOptions);
-half_via_f32!(conv3d_bf16, conv3d_f32, 3, ConvOptions);
+half_via_f32!(conv3d_bf16_via_f32, conv3d_f32, 3, ConvOptions);
+
+/// bf16 conv3d: the im2col path (1x1 convolutions included) on the CPU's native bf16 matmul
+/// where it has one (`simd::bf16_gemm`: bf16 products, f32 sums and bias, one rounding),
+/// everything else computed in f32.
+pub fn conv3d_bf16(
+    x: FlexTensor,
+    weight: FlexTensor,
+    bias: Option<FlexTensor>,
+    options: &ConvOptions<3>,
+) -> FlexTensor {
+    if let Some(kernel) = crate::simd::bf16_gemm::kernel() {
+        let (x_shape, w_shape) = (x.layout().shape(), weight.layout().shape());
+        if is_1x1_conv(w_shape[2], w_shape[3], w_shape[4], options)
+            || !(should_use_depthwise_conv(x_shape, w_shape, options)
+                || should_use_small_channel_conv(x_shape, w_shape, options)
+                || should_use_direct_conv(x_shape, w_shape, options))
+        {
+            return conv3d_impl(
+                x,
+                weight,
+                bias,
+                options,
+                DType::BF16,
+                burn_std::bf16::ZERO,
+                burn_std::bf16::ONE,
+                Some(kernel),
+            );
+        }
+    }
+    conv3d_bf16_via_f32(x, weight, bias, options)
+}
 
 /// Output positions per im2col tile of the generic path: the gemm's `n`. 256 keeps a 3x3x256
 /// tile's columns (2.4 MB) near L2 and gives 2+ tiles per thread on a 30x30 map; 128-256 ran
@@ -296,6 +341,9 @@ impl Im2col {
 /// `[c_out_per_group, tile]` into the output with row stride `spatial_out`: no result buffer,
 /// no scatter. Tiles run in parallel with single-threaded gemms, each worker reusing one column
 /// buffer; with fewer tiles than twice the threads they run in turn with parallel gemms.
+///
+/// With `native` (bf16 only), the gemms run on that bf16 kernel with the weight packed once
+/// and the bias added in f32 before the one rounding to bf16.
 #[allow(clippy::too_many_arguments)]
 fn conv3d_impl<
     T: bytemuck::Pod + Clone + Copy + burn_backend::Element + burn_backend::ElementAdd + Send + Sync,
@@ -307,7 +355,9 @@ fn conv3d_impl<
     dtype: DType,
     zero: T,
     one: T,
+    native: Option<crate::simd::bf16_gemm::Kernel>,
 ) -> FlexTensor {
+    use crate::simd::bf16_gemm;
     let x = x.to_contiguous();
     let weight = weight.to_contiguous();
 
@@ -359,9 +409,26 @@ fn conv3d_impl<
     let jobs = batch_size * num_tiles;
     let tile_capacity = col_len * TILE_SIZE.min(spatial_out);
 
+    // The native bf16 path: each group's weight packed once, the bias in f32.
+    let native = native.map(|kernel| {
+        assert_eq!(dtype, DType::BF16, "conv: the native kernel is bf16");
+        let w: &[burn_std::bf16] = bytemuck::cast_slice(w_data);
+        let packed: alloc::vec::Vec<_> = w
+            .chunks_exact(out_channels_per_group * col_len)
+            .map(|w| bf16_gemm::PackedLhs::new(kernel, w, out_channels_per_group, col_len))
+            .collect();
+        let bias = bias.as_ref().map(|b| {
+            let b = b.to_contiguous();
+            crate::simd::convert::to_f32_vec::<burn_std::bf16>(b.storage())
+        });
+        (packed, bias)
+    });
+
     let mut out = vec![zero; total];
     let dst = crate::ops::SendMutPtr::new(out.as_mut_ptr());
-    let run_tile = |job: usize, col: &mut [T], parallelism: gemm::Parallelism| {
+    let run_tile = |job: usize,
+                    (col, scratch): &mut (alloc::vec::Vec<T>, bf16_gemm::Scratch),
+                    parallelism: gemm::Parallelism| {
         let (b, tile) = (job / num_tiles, job % num_tiles);
         let start = tile * TILE_SIZE;
         let end = (start + TILE_SIZE).min(spatial_out);
@@ -372,6 +439,25 @@ fn conv3d_impl<
                 [..channels_per_group * spatial_in];
             geometry.fill(col, x_group, start, end, zero);
             let out_c_start = g * out_channels_per_group;
+            let out_at = (b * channels_out + out_c_start) * spatial_out + start;
+            if let Some((packed, bias)) = &native {
+                let serial = matches!(parallelism, gemm::Parallelism::None);
+                // SAFETY: as for the gemm below; `col` is `[col_len, n]` bf16.
+                unsafe {
+                    bf16_gemm::gemm(
+                        &packed[g],
+                        bytemuck::cast_slice(col),
+                        0,
+                        (n as isize, 1),
+                        n,
+                        dst.ptr_add(out_at) as *mut burn_std::bf16,
+                        spatial_out,
+                        bias.as_ref().map(|b| &b[out_c_start..]),
+                        serial.then_some(&mut *scratch),
+                    )
+                };
+                continue;
+            }
             // SAFETY: the gemm writes rows out_c_start.. of this group, columns start..end of
             // batch item b: inside `out`, and no other job writes them; the lhs is this group's
             // weight rows and the rhs the filled `[col_len, n]` buffer, both in bounds.
@@ -380,7 +466,7 @@ fn conv3d_impl<
                     out_channels_per_group,
                     n,
                     col_len,
-                    dst.ptr_add((b * channels_out + out_c_start) * spatial_out + start),
+                    dst.ptr_add(out_at),
                     1,
                     spatial_out as isize,
                     false,
@@ -410,8 +496,8 @@ fn conv3d_impl<
         {
             use rayon::prelude::*;
             (0..jobs).into_par_iter().for_each_init(
-                || vec![zero; tile_capacity],
-                |col, job| run_tile(job, col, gemm::Parallelism::None),
+                || (vec![zero; tile_capacity], bf16_gemm::Scratch::default()),
+                |buffers, job| run_tile(job, buffers, gemm::Parallelism::None),
             );
         }
     } else {
@@ -420,13 +506,13 @@ fn conv3d_impl<
             TILE_SIZE.min(spatial_out),
             col_len,
         );
-        let mut col = vec![zero; tile_capacity];
+        let mut buffers = (vec![zero; tile_capacity], bf16_gemm::Scratch::default());
         for job in 0..jobs {
-            run_tile(job, &mut col, parallelism);
+            run_tile(job, &mut buffers, parallelism);
         }
     }
 
-    if let Some(bias) = bias {
+    if let Some(bias) = bias.filter(|_| native.is_none()) {
         let bias = bias.to_contiguous();
         let bias_data: &[T] = bias.storage();
         add_bias(&mut out, bias_data, batch_size, channels_out, spatial_out);
@@ -1651,52 +1737,81 @@ mod tests {
         out
     }
 
-    #[test]
-    fn test_conv3d_generic_matches_naive() {
-        // (x shape, weight shape, stride, padding, dilation, groups): several tiles (in
-        // parallel) and a single tile (in turn), stride 1 and 2, dilation, groups, batch, 3-D.
-        let cases: [(
-            [usize; 5],
-            [usize; 5],
-            [usize; 3],
-            [usize; 3],
-            [usize; 3],
-            usize,
-        ); 4] = [
-            (
-                [2, 8, 1, 23, 29],
-                [6, 8, 1, 3, 3],
-                [1, 1, 1],
-                [0, 1, 1],
-                [1, 1, 1],
-                1,
-            ),
-            (
-                [1, 8, 1, 17, 19],
-                [4, 4, 1, 3, 3],
-                [2, 2, 2],
-                [0, 1, 1],
-                [1, 1, 1],
-                2,
-            ),
-            (
-                [1, 6, 1, 20, 21],
-                [5, 6, 1, 3, 2],
-                [1, 2, 1],
-                [0, 2, 1],
-                [1, 2, 3],
-                1,
-            ),
-            (
-                [2, 5, 4, 9, 11],
-                [3, 5, 2, 3, 3],
-                [1, 1, 2],
-                [1, 1, 1],
-                [1, 1, 1],
-                1,
-            ),
-        ];
-        for (xs, ws, stride, padding, dilation, groups) in cases {
+    /// (x shape, weight shape, stride, padding, dilation, groups) of the im2col path: several
+    /// tiles (in parallel) and a single tile (in turn), stride 1 and 2, dilation, groups,
+    /// batch, 3-D, 1x1.
+    type ConvCase = (
+        [usize; 5],
+        [usize; 5],
+        [usize; 3],
+        [usize; 3],
+        [usize; 3],
+        usize,
+    );
+    const GENERIC_CASES: [ConvCase; 6] = [
+        (
+            [2, 8, 1, 23, 29],
+            [6, 8, 1, 3, 3],
+            [1, 1, 1],
+            [0, 1, 1],
+            [1, 1, 1],
+            1,
+        ),
+        (
+            [1, 8, 1, 17, 19],
+            [4, 4, 1, 3, 3],
+            [2, 2, 2],
+            [0, 1, 1],
+            [1, 1, 1],
+            2,
+        ),
+        (
+            [1, 6, 1, 20, 21],
+            [5, 6, 1, 3, 2],
+            [1, 2, 1],
+            [0, 2, 1],
+            [1, 2, 3],
+            1,
+        ),
+        (
+            [2, 5, 4, 9, 11],
+            [3, 5, 2, 3, 3],
+            [1, 1, 2],
+            [1, 1, 1],
+            [1, 1, 1],
+            1,
+        ),
+        (
+            [1, 40, 1, 12, 13],
+            [20, 40, 1, 3, 3],
+            [1, 1, 1],
+            [0, 1, 1],
+            [1, 1, 1],
+            1,
+        ),
+        (
+            [1, 12, 1, 19, 20],
+            [7, 12, 1, 1, 1],
+            [1, 1, 1],
+            [0, 0, 0],
+            [1, 1, 1],
+            1,
+        ),
+    ];
+
+    /// Runs `conv` on each case's data (through `to_dtype`, which may round it) against the
+    /// naive conv of the same (rounded) values, within `tolerance(expected)`.
+    fn check_generic_cases(
+        dtype: DType,
+        conv: fn(FlexTensor, FlexTensor, Option<FlexTensor>, &ConvOptions<3>) -> FlexTensor,
+        tolerance: fn(f32) -> f32,
+    ) {
+        let cast = |v: Vec<f32>, shape: Vec<usize>| {
+            let data = TensorData::new(v, shape).convert_dtype(dtype);
+            let back: Vec<f32> = data.clone().convert::<f32>().try_into_vec().unwrap();
+            (FlexTensor::from_data(data), back)
+        };
+        for (xs, ws, stride, padding, dilation, groups) in GENERIC_CASES {
             let options = ConvOptions::new(stride, padding, dilation, groups);
             let out: [usize; 3] = core::array::from_fn(|i| {
                 calculate_conv_output_size(ws[i + 2], stride[i], padding[i], dilation[i], xs[i + 2])
@@ -1708,22 +1823,37 @@ mod tests {
                 .map(|i| ((i * 53 % 89) as f32 - 44.0) / 44.0)
                 .collect();
             let bias: Vec<f32> = (0..ws[0]).map(|i| i as f32 * 0.25 - 0.5).collect();
-            let expected = naive_conv3d(&x, &w, &bias, xs, ws, &options, out);
-            let got = conv3d_f32(
-                FlexTensor::from_data(TensorData::new(x, xs.to_vec())),
-                FlexTensor::from_data(TensorData::new(w, ws.to_vec())),
-                Some(FlexTensor::from_data(TensorData::new(bias, vec![ws[0]]))),
-                &options,
-            );
+            let (x, xv) = cast(x, xs.to_vec());
+            let (w, wv) = cast(w, ws.to_vec());
+            let (bias, bv) = cast(bias, vec![ws[0]]);
+            let expected = naive_conv3d(&xv, &wv, &bv, xs, ws, &options, out);
+            let got = conv(x, w, Some(bias), &options);
+            assert_eq!(got.dtype(), dtype);
             assert_eq!(
                 got.layout().shape().to_vec(),
                 vec![xs[0], ws[0], out[0], out[1], out[2]]
             );
-            let got: Vec<f32> = got.into_data().try_into_vec().unwrap();
+            let got: Vec<f32> = got.into_data().convert::<f32>().try_into_vec().unwrap();
             for (i, (g, e)) in got.iter().zip(&expected).enumerate() {
-                assert!((g - e).abs() < 1e-4, "{xs:?} {ws:?} at {i}: {g} vs {e}");
+                assert!(
+                    (g - e).abs() <= tolerance(*e),
+                    "{xs:?} {ws:?} at {i}: {g} vs {e}"
+                );
             }
         }
+    }
+
+    #[test]
+    fn test_conv3d_generic_matches_naive() {
+        check_generic_cases(DType::F32, conv3d_f32, |_| 1e-4);
+    }
+
+    #[test]
+    fn test_conv3d_bf16_matches_naive() {
+        // On the native bf16 kernel where the CPU has one: exact products, f32 sums, one
+        // rounding to bf16 (half an ulp: 2^-9 relative).
+        std::println!("native bf16: {:?}", crate::simd::bf16_gemm::kernel());
+        check_generic_cases(DType::BF16, conv3d_bf16, |e| e.abs() / 256.0 + 1e-4);
     }
 
     #[test]

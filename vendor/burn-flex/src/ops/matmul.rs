@@ -462,8 +462,8 @@ fn matmul_half<H: HalfFloat + burn_std::Element>(lhs: FlexTensor, rhs: FlexTenso
     let (rhs_batch, rhs_mat) = rhs_dims.split_at(rhs_dims.len() - 2);
     let lhs = lhs.to_contiguous();
     if rhs_batch.iter().all(|&d| d == 1) && lhs.layout().shape().num_dims() >= rhs_dims.len() {
-        if H::dtype() == DType::BF16 && crate::simd::amx::available() {
-            return matmul_bf16_amx(&lhs, &rhs, rhs_mat[0], rhs_mat[1]);
+        if let (DType::BF16, Some(kernel)) = (H::dtype(), crate::simd::bf16_gemm::kernel()) {
+            return matmul_bf16_native(kernel, &lhs, &rhs, rhs_mat[0], rhs_mat[1]);
         }
         matmul_half_weight::<H>(&lhs, &rhs, rhs_mat[0], rhs_mat[1])
     } else {
@@ -472,69 +472,33 @@ fn matmul_half<H: HalfFloat + burn_std::Element>(lhs: FlexTensor, rhs: FlexTenso
     }
 }
 
-/// bf16 `[.., M, K] x [K, N]` on AMX tiles: blocks of output columns in parallel, each with
-/// its slice of the weight packed once (`simd::amx`).
-fn matmul_bf16_amx(lhs: &FlexTensor, rhs: &FlexTensor, k: usize, n: usize) -> FlexTensor {
-    use crate::simd::amx;
+/// bf16 `[.., M, K] x [K, N]` on the CPU's native bf16 instructions (`simd::bf16_gemm`).
+fn matmul_bf16_native(
+    kernel: crate::simd::bf16_gemm::Kernel,
+    lhs: &FlexTensor,
+    rhs: &FlexTensor,
+    k: usize,
+    n: usize,
+) -> FlexTensor {
     let lhs_dims = lhs.layout().shape().to_vec();
     let m: usize = lhs_dims[..lhs_dims.len() - 1].iter().product();
     let (start, end) = lhs.layout().contiguous_offsets().expect("contiguous");
     let a = &lhs.storage::<burn_std::bf16>()[start..end];
     let strides = rhs.layout().strides();
     let rhs_strides = (strides[strides.len() - 2], strides[strides.len() - 1]);
-    let b: &[burn_std::bf16] = rhs.storage();
-    let b_start = rhs.layout().start_offset();
 
     let mut out_dims = lhs_dims;
     *out_dims.last_mut().unwrap() = n;
     let mut output = FlexTensor::empty(Shape::from(out_dims), DType::BF16);
-    if m == 0 || n == 0 {
-        return output;
-    }
-    if k == 0 {
-        output
-            .storage_mut::<burn_std::bf16>()
-            .fill(burn_std::bf16::ZERO);
-        return output;
-    }
-    #[cfg(feature = "rayon")]
-    let threads = rayon::current_num_threads();
-    #[cfg(not(feature = "rayon"))]
-    let threads = 1;
-    // At least two blocks per thread when N allows, each a multiple of 32 columns.
-    let nb = amx::columns_per_block(k).min(n.div_ceil(2 * threads).next_multiple_of(32));
-    let out = crate::ops::SendMutPtr::new(output.storage_mut::<burn_std::bf16>().as_mut_ptr());
-    let block = |j0: usize, scratch: &mut amx::Scratch| {
-        // SAFETY: blocks cover disjoint columns of the [m, n] output, one writer each.
-        unsafe {
-            amx::gemm_columns(
-                a,
-                m,
-                k,
-                b,
-                b_start,
-                rhs_strides,
-                (j0, nb.min(n - j0)),
-                out.ptr_add(0),
-                n,
-                scratch,
-            )
-        }
-    };
-    #[cfg(feature = "rayon")]
-    {
-        use rayon::prelude::*;
-        (0..n)
-            .step_by(nb)
-            .collect::<alloc::vec::Vec<_>>()
-            .into_par_iter()
-            .for_each_init(amx::Scratch::default, |s, j0| block(j0, s));
-    }
-    #[cfg(not(feature = "rayon"))]
-    {
-        let mut s = amx::Scratch::default();
-        (0..n).step_by(nb).for_each(|j0| block(j0, &mut s));
-    }
+    crate::simd::bf16_gemm::matmul(
+        kernel,
+        a,
+        (m, k, n),
+        rhs.storage(),
+        rhs.layout().start_offset(),
+        rhs_strides,
+        output.storage_mut::<burn_std::bf16>(),
+    );
     output
 }
 

@@ -19,8 +19,8 @@ pub mod math;
 // Vectorised f16 / bf16 <-> f32 slice conversions (half precision computes in f32)
 pub mod convert;
 
-// bf16 matrix multiply on Intel AMX tiles (inline assembly; detected at run time)
-pub mod amx;
+// bf16 matrix multiply on AMX tiles or AVX512-BF16 (detected at run time)
+pub mod bf16_gemm;
 
 // SIMD-aligned memory allocation
 #[cfg(feature = "simd")]

@@ -52,33 +52,49 @@ macro_rules! conv3d_1x1_typed {
     };
 }
 
-/// Generates a conv3d typed function with 1x1, depthwise, small-channel, and
-/// direct fast-path checks.
+/// The conv3d algorithm for a shape: the first fast path that applies, else im2col.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ConvPath {
+    OneByOne,
+    Depthwise,
+    SmallChannel,
+    Direct,
+    Im2col,
+}
+
+fn conv_path(x: &FlexTensor, weight: &FlexTensor, options: &ConvOptions<3>) -> ConvPath {
+    let (x_shape, w_shape) = (x.layout().shape(), weight.layout().shape());
+    if is_1x1_conv(w_shape[2], w_shape[3], w_shape[4], options) {
+        ConvPath::OneByOne
+    } else if should_use_depthwise_conv(x_shape, w_shape, options) {
+        ConvPath::Depthwise
+    } else if should_use_small_channel_conv(x_shape, w_shape, options) {
+        ConvPath::SmallChannel
+    } else if should_use_direct_conv(x_shape, w_shape, options) {
+        ConvPath::Direct
+    } else {
+        ConvPath::Im2col
+    }
+}
+
+/// Generates a conv3d typed function that runs the [`conv_path`] of each call.
 macro_rules! conv3d_typed {
-    ($fn_name:ident, $T:ty, $dtype:expr, $zero:expr, $one:expr, $fn_1x1:ident, $fn_depthwise:ident, $fn_small_channel:ident $(, $fn_direct:ident)?) => {
+    ($fn_name:ident, $T:ty, $dtype:expr, $zero:expr, $one:expr, $fn_1x1:ident, $fn_depthwise:ident, $fn_small_channel:ident, $fn_direct:ident) => {
         pub fn $fn_name(
             x: FlexTensor,
             weight: FlexTensor,
             bias: Option<FlexTensor>,
             options: &ConvOptions<3>,
         ) -> FlexTensor {
-            let w_shape = weight.layout().shape();
-            if is_1x1_conv(w_shape[2], w_shape[3], w_shape[4], options) {
-                return $fn_1x1(x, weight, bias, options);
-            }
-            let x_shape = x.layout().shape();
-            if should_use_depthwise_conv(x_shape, w_shape, options) {
-                return $fn_depthwise(x, weight, bias, options);
-            }
-            if should_use_small_channel_conv(x_shape, w_shape, options) {
-                return $fn_small_channel(x, weight, bias, options);
-            }
-            $(
-                if should_use_direct_conv(x_shape, w_shape, options) {
-                    return $fn_direct(x, weight, bias, options);
+            match conv_path(&x, &weight, options) {
+                ConvPath::OneByOne => $fn_1x1(x, weight, bias, options),
+                ConvPath::Depthwise => $fn_depthwise(x, weight, bias, options),
+                ConvPath::SmallChannel => $fn_small_channel(x, weight, bias, options),
+                ConvPath::Direct => $fn_direct(x, weight, bias, options),
+                ConvPath::Im2col => {
+                    conv3d_impl::<$T>(x, weight, bias, options, $dtype, $zero, $one, None)
                 }
-            )?
-            conv3d_impl::<$T>(x, weight, bias, options, $dtype, $zero, $one, None)
+            }
         }
     };
 }
@@ -227,24 +243,22 @@ pub fn conv3d_bf16(
     bias: Option<FlexTensor>,
     options: &ConvOptions<3>,
 ) -> FlexTensor {
-    if let Some(kernel) = crate::simd::bf16_gemm::kernel() {
-        let (x_shape, w_shape) = (x.layout().shape(), weight.layout().shape());
-        if is_1x1_conv(w_shape[2], w_shape[3], w_shape[4], options)
-            || !(should_use_depthwise_conv(x_shape, w_shape, options)
-                || should_use_small_channel_conv(x_shape, w_shape, options)
-                || should_use_direct_conv(x_shape, w_shape, options))
-        {
-            return conv3d_impl(
-                x,
-                weight,
-                bias,
-                options,
-                DType::BF16,
-                burn_std::bf16::ZERO,
-                burn_std::bf16::ONE,
-                Some(kernel),
-            );
-        }
+    if let Some(kernel) = crate::simd::bf16_gemm::kernel()
+        && matches!(
+            conv_path(&x, &weight, options),
+            ConvPath::OneByOne | ConvPath::Im2col
+        )
+    {
+        return conv3d_impl(
+            x,
+            weight,
+            bias,
+            options,
+            DType::BF16,
+            burn_std::bf16::ZERO,
+            burn_std::bf16::ONE,
+            Some(kernel),
+        );
     }
     conv3d_bf16_via_f32(x, weight, bias, options)
 }

@@ -274,3 +274,58 @@ fn mapped_token_table_outlives_the_file_name_and_matches_a_buffer_load() {
         std::fs::write(&path, &bytes).unwrap();
     }
 }
+
+/// Resident kB of this process's mappings of `path` (`/proc/self/smaps`).
+#[cfg(target_os = "linux")]
+fn mapped_rss_kb(path: &std::path::Path) -> u64 {
+    let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+    let path = path.to_str().unwrap();
+    let mut in_file = false;
+    let mut kb = 0;
+    for line in smaps.lines() {
+        let first = line.split_whitespace().next().unwrap_or("");
+        if first.contains('-') && !first.ends_with(':') {
+            // A mapping's header line: `start-end perms offset dev inode [path]`.
+            in_file = line.ends_with(path);
+        } else if in_file && first == "Rss:" {
+            kb += line
+                .split_whitespace()
+                .nth(1)
+                .unwrap()
+                .parse::<u64>()
+                .unwrap();
+        }
+    }
+    kb
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn a_loaded_model_keeps_none_of_the_files_pages_resident() {
+    // The weights are decoded into the backend's own memory; the file stays mapped for the
+    // token table only. Its pages must leave the resident set after the load and after each
+    // table lookup, even where the kernel maps whole (multi-page) folios on a fault.
+    let bytes = std::fs::read(fixture("tiny_vit16.safetensors")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // smaps names the file by its resolved path.
+    let path = std::fs::canonicalize(dir.path())
+        .unwrap()
+        .join("w.safetensors");
+    std::fs::write(&path, &bytes).unwrap();
+    let backend = Backend::default_cpu().unwrap();
+    for precision in [Precision::F32, Precision::BF16] {
+        if !backend.supports(precision) {
+            continue;
+        }
+        let opts = LoadOptions {
+            precision,
+            ..opts(backend)
+        };
+        let model = Lseg::load(&path, &opts).unwrap();
+        assert_eq!(mapped_rss_kb(&path), 0, "{precision}: after the load");
+        model
+            .encode_labels(&["dog", "a red car", "zebra crossing"])
+            .unwrap();
+        assert_eq!(mapped_rss_kb(&path), 0, "{precision}: after a table lookup");
+    }
+}

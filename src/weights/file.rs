@@ -159,17 +159,8 @@ impl Weights<'_> {
     /// Drop the mapped pages of a tensor that has been converted, so that the file's pages do
     /// not add up in the resident set while the model loads (they stay in the page cache).
     fn release(&self, data: &[u8]) {
-        let Some(mmap) = self.mmap else { return };
-        let base = mmap.as_ptr() as usize;
-        let page = 4096;
-        let start = (data.as_ptr() as usize - base).div_ceil(page) * page;
-        let end = (data.as_ptr() as usize - base + data.len()) / page * page;
-        if end > start {
-            // SAFETY: a read-only private file mapping: dropped pages are re-read from the file
-            // on the next access, so later reads (a second load) see the same bytes.
-            let _ = unsafe {
-                mmap.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
-            };
+        if let Some(mmap) = self.mmap {
+            drop_resident(mmap, data);
         }
     }
 
@@ -228,5 +219,34 @@ impl Weights<'_> {
         };
         self.release(data);
         Ok(out)
+    }
+}
+
+/// The largest page-cache folio on x86-64 and AArch64 with 4 KiB pages (a PMD, 2 MiB). Linux
+/// maps a whole folio on a fault, so reading a small tensor maps its neighbours' pages again
+/// when they share a folio.
+const FOLIO_BYTES: usize = 2 << 20;
+
+/// Unmap the pages of `data`, a part of `map`, from this process's resident set, rounded out
+/// to [`FOLIO_BYTES`] so that no page a neighbour's read re-mapped stays behind. The bytes stay
+/// in the page cache: a later read of the range (a neighbour not yet decoded, a token row)
+/// faults them back in without I/O.
+pub(super) fn drop_resident(map: &memmap2::Mmap, data: &[u8]) {
+    let base = map.as_ptr() as usize;
+    let offset = data.as_ptr() as usize - base;
+    debug_assert!(
+        offset + data.len() <= map.len(),
+        "data lies outside the map"
+    );
+    let start = offset / FOLIO_BYTES * FOLIO_BYTES;
+    let end = (offset + data.len())
+        .next_multiple_of(FOLIO_BYTES)
+        .min(map.len());
+    if end > start {
+        // SAFETY: a read-only file mapping: dropped pages are re-read from the file on the
+        // next access (by any thread), so every read sees the same bytes.
+        let _ = unsafe {
+            map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
+        };
     }
 }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use super::Weights;
 use super::decode::{Stored, decode, decode_run, stored_dtype};
+use super::file::drop_resident;
 use crate::error::Result;
 
 /// A row table on the host (CLIP's token embeddings: 49408 rows, of which a call reads a
@@ -47,7 +48,10 @@ impl HostTable {
                 let mut out = vec![0f32; ids.len() * width];
                 for (o, &id) in out.chunks_exact_mut(*width).zip(ids) {
                     let start = offset + id as usize * row_bytes;
-                    decode_run(*dtype, &map[start..start + row_bytes], o);
+                    let row = &map[start..start + row_bytes];
+                    decode_run(*dtype, row, o);
+                    // A row's fault maps its whole folio (up to 2 MiB of the table).
+                    drop_resident(map, row);
                 }
                 out
             }

@@ -172,16 +172,8 @@ mod tests {
         let flat = x.reshape([1, c, h * w]);
         let norms = flat.clone().square().sum_dim(1).sqrt();
         let want = (text.unsqueeze::<3>().matmul(flat) / norms * LOGIT_SCALE).reshape([1, n, h, w]);
-        let (got, want): (Vec<f32>, Vec<f32>) = (
-            got.into_data()
-                .convert::<f32>()
-                .try_to_vec::<f32>()
-                .unwrap(),
-            want.into_data()
-                .convert::<f32>()
-                .try_to_vec::<f32>()
-                .unwrap(),
-        );
+        let values = |t: Tensor<4>| t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
+        let (got, want) = (values(got), values(want));
         assert_eq!(got.len(), n * h * w);
         let err = got
             .iter()

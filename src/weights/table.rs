@@ -46,12 +46,15 @@ impl HostTable {
             } => {
                 let row_bytes = width * dtype.size();
                 let mut out = vec![0f32; ids.len() * width];
+                let row_start = |id: u32| offset + id as usize * row_bytes;
                 for (o, &id) in out.chunks_exact_mut(*width).zip(ids) {
-                    let start = offset + id as usize * row_bytes;
-                    let row = &map[start..start + row_bytes];
-                    decode_run(*dtype, row, o);
-                    // A row's fault maps its whole folio (up to 2 MiB of the table).
-                    drop_resident(map, row);
+                    let start = row_start(id);
+                    decode_run(*dtype, &map[start..start + row_bytes], o);
+                }
+                // Each row's fault mapped its whole folio (up to 2 MiB of the table): unmap the
+                // span of rows read, once.
+                if let (Some(&lo), Some(&hi)) = (ids.iter().min(), ids.iter().max()) {
+                    drop_resident(map, &map[row_start(lo)..row_start(hi) + row_bytes]);
                 }
                 out
             }
